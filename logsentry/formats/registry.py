@@ -1,0 +1,286 @@
+"""The registry of header formats: a regex with named groups per log system.
+
+Group names with meaning: ``content`` (required: the message), ``level``,
+``component``, and the timestamp groups named in ``time_groups``; every other
+group is kept in ``LogRecord.fields``. Names are lower-case system names.
+Users add formats in the config file under ``[formats.NAME]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from logsentry.config import MaskSpec
+from logsentry.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    name: str
+    description: str
+    pattern: str = r"(?P<content>.*)"
+    kind: str = "regex"  # "regex", "raw" or "jsonl"
+    time_groups: tuple[str, ...] = ()
+    time_format: str = ""  # strptime format, "epoch" or "iso"
+    yearless: bool = False
+    session_key: str = ""  # regex; group 1 (if any) or the whole match is the session id
+    sim_th: float = 0.4  # Drain similarity threshold that suits this system
+    depth: int = 4  # Drain tree depth that suits this system
+    masks: tuple[MaskSpec, ...] = ()  # extra masks for this system, applied first
+    aliases: tuple[str, ...] = ()
+    example: str = ""
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            compiled = re.compile(self.pattern)
+        except re.error as exc:
+            raise ConfigError(f"log format {self.name!r}: bad regex: {exc}") from None
+        if "content" not in compiled.groupindex:
+            raise ConfigError(f"log format {self.name!r}: the regex needs a (?P<content>...) group")
+        for group in self.time_groups:
+            if group not in compiled.groupindex:
+                raise ConfigError(f"log format {self.name!r}: time group {group!r} not in regex")
+        object.__setattr__(self, "regex", compiled)
+
+
+_SYSLOG_TAIL = (
+    r"(?P<host>\S+) (?P<component>[^\[:]+?)(?:\[(?P<pid>\d+)\])?"
+    r"(?: \((?P<address>[^)]*)\))?: ?(?P<content>.*)$"
+)
+
+BUILTIN: tuple[LogFormat, ...] = (
+    LogFormat(
+        "hdfs",
+        "Hadoop HDFS (Loghub HDFS_v1): yyMMdd HHmmss pid LEVEL component: message",
+        r"^(?P<date>\d{6}) (?P<time>\d{6}) (?P<pid>\d+) (?P<level>[A-Z]+) "
+        r"(?P<component>[^\s:]+): (?P<content>.*)$",
+        time_groups=("date", "time"),
+        time_format="%y%m%d %H%M%S",
+        session_key=r"blk_-?\d+",
+        sim_th=0.5,
+        example="081109 203530 147 INFO dfs.DataNode$DataXceiver: Receiving block blk_1 src: /10.0.0.1:1 dest: /10.0.0.1:2",
+    ),
+    LogFormat(
+        "bgl",
+        "Blue Gene/L RAS log (Loghub BGL): label epoch date node time node RAS component level message",
+        r"^(?P<label>\S+) (?P<epoch>\d{9,11}) (?P<date>\d{4}\.\d{2}\.\d{2}) (?P<node>\S+) "
+        r"(?P<time>\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d+) (?P<node_repeat>\S+) "
+        r"(?P<type>\S+) (?P<component>\S+) (?P<level>\S+) ?(?P<content>.*)$",
+        time_groups=("epoch",),
+        time_format="epoch",
+        sim_th=0.5,
+        masks=(MaskSpec("CORE", r"core\.\d+"),),
+        example="- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error corrected",
+    ),
+    LogFormat(
+        "thunderbird",
+        "Thunderbird supercomputer syslog (Loghub): label epoch date node Mon day time location component[pid]: message",
+        r"^(?P<label>\S+) (?P<epoch>\d{9,11}) (?P<date>\d{4}\.\d{2}\.\d{2}) (?P<node>\S+) "
+        r"(?P<month>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<time>\d{2}:\d{2}:\d{2}) (?P<location>\S+) "
+        r"(?:(?P<component>[^\[:]+?)(?:\[(?P<pid>\d+)\])?: )?(?P<content>.*)$",
+        time_groups=("epoch",),
+        time_format="epoch",
+        sim_th=0.5,
+        example="- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond(pam_unix)[2915]: session closed for user root",
+    ),
+    LogFormat(
+        "spirit",
+        "Spirit supercomputer syslog (Loghub); same layout as thunderbird, so auto-detection reports thunderbird",
+        r"^(?P<label>\S+) (?P<epoch>\d{9,11}) (?P<date>\d{4}\.\d{2}\.\d{2}) (?P<node>\S+) "
+        r"(?P<month>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<time>\d{2}:\d{2}:\d{2}) (?P<location>\S+) "
+        r"(?:(?P<component>[^\[:]+?)(?:\[(?P<pid>\d+)\])?: )?(?P<content>.*)$",
+        time_groups=("epoch",),
+        time_format="epoch",
+        sim_th=0.5,
+        example="- 1104566404 2005.01.01 sn373 Jan 1 00:00:04 sn373/sn373 kernel: ACPI: Processor [CPU0] (supports C1)",
+    ),
+    LogFormat(
+        "hadoop",
+        "Hadoop MapReduce/YARN (log4j): yyyy-MM-dd HH:mm:ss,SSS LEVEL [thread] class: message",
+        r"^(?P<date>\d{4}-\d{2}-\d{2}) (?P<time>\d{2}:\d{2}:\d{2},\d{3}) (?P<level>[A-Z]+) "
+        r"\[(?P<process>[^\]]*)\] (?P<component>[^\s:]+): (?P<content>.*)$",
+        time_groups=("date", "time"),
+        time_format="%Y-%m-%d %H:%M:%S,%f",
+        session_key=r"(?:attempt|container)_\d+_\d+(?:_[mr])?_\d+(?:_\d+)?",
+        sim_th=0.5,
+        example="2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application appattempt_1445144423722_0020_000001",
+    ),
+    LogFormat(
+        "spark",
+        "Apache Spark (log4j): yy/MM/dd HH:mm:ss LEVEL class: message",
+        r"^(?P<date>\d{2}/\d{2}/\d{2}) (?P<time>\d{2}:\d{2}:\d{2}) (?P<level>[A-Z]+) "
+        r"(?P<component>[^\s:]+): (?P<content>.*)$",
+        time_groups=("date", "time"),
+        time_format="%y/%m/%d %H:%M:%S",
+        sim_th=0.5,
+        example="17/06/09 20:10:40 INFO spark.SecurityManager: Changing view acls to: yarn,curi",
+    ),
+    LogFormat(
+        "zookeeper",
+        "Apache ZooKeeper (log4j): yyyy-MM-dd HH:mm:ss,SSS - LEVEL [node:component@line] - message",
+        r"^(?P<date>\d{4}-\d{2}-\d{2}) (?P<time>\d{2}:\d{2}:\d{2},\d{3}) - (?P<level>[A-Z]+) +"
+        r"\[(?P<node>.*):(?P<component>[^:\]@]+)@(?P<line_no>\d+)\] - (?P<content>.*)$",
+        time_groups=("date", "time"),
+        time_format="%Y-%m-%d %H:%M:%S,%f",
+        sim_th=0.5,
+        example="2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - Notification time out: 3200",
+    ),
+    LogFormat(
+        "openstack",
+        "OpenStack services (oslo.log): [file] yyyy-MM-dd HH:mm:ss.SSS pid LEVEL module [request] message",
+        r"^(?:(?P<logrecord>\S+) )?(?P<date>\d{4}-\d{2}-\d{2}) (?P<time>\d{2}:\d{2}:\d{2}\.\d{3}) "
+        r"(?P<pid>\d+) (?P<level>[A-Z]+) (?P<component>\S+) \[(?P<request>[^\]]*)\] (?P<content>.*)$",
+        time_groups=("date", "time"),
+        time_format="%Y-%m-%d %H:%M:%S.%f",
+        session_key=r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        sim_th=0.5,
+        depth=5,
+        example="nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server [req-38101a0b-2096-447d-96ea-a692162415ae 113d3a99c3da401fbd62cc2caa5b96d2 54fadb412c4e40cdbaed9335e4c35a9e - - -] 10.11.10.1 \"GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail HTTP/1.1\" status: 200 len: 1893 time: 0.2477829",
+    ),
+    LogFormat(
+        "syslog",
+        "BSD syslog as in /var/log/messages: Mon dd HH:mm:ss host program[pid]: message",
+        r"^(?P<month>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<time>\d{2}:\d{2}:\d{2}) " + _SYSLOG_TAIL,
+        time_groups=("month", "day", "time"),
+        time_format="%b %d %H:%M:%S",
+        yearless=True,
+        sim_th=0.5,
+        depth=5,
+        aliases=("linux", "openssh", "mac"),
+        example="Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown",
+    ),
+    LogFormat(
+        "syslog-iso",
+        "syslog with an RFC 3339 timestamp (rsyslog, journald export): timestamp host program[pid]: message",
+        r"^(?P<timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?) "
+        + _SYSLOG_TAIL,
+        time_groups=("timestamp",),
+        time_format="iso",
+        sim_th=0.5,
+        depth=5,
+        example="2024-03-01T12:00:01.123456+00:00 web1 nginx[812]: upstream timed out",
+    ),
+    LogFormat(
+        "apache",
+        "Apache httpd error log: [Www Mmm dd HH:mm:ss yyyy] [module:level] [pid N] message",
+        r"^\[(?P<timestamp>[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\] "
+        r"\[(?:(?P<component>[^:\]]+):)?(?P<level>[^\]]+)\] (?:\[pid (?P<pid>\d+)(?::tid \d+)?\] )?"
+        r"(?:\[client (?P<client>[^\]]+)\] )?(?P<content>.*)$",
+        time_groups=("timestamp",),
+        time_format="%a %b %d %H:%M:%S %Y",
+        sim_th=0.5,
+        example="[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6",
+    ),
+    LogFormat(
+        "hpc",
+        "HPC cluster log (Loghub HPC): logid node component state epoch flag message",
+        r"^(?P<logid>\d+) (?P<node>\S+) (?P<component>\S+) (?P<state>\S+) (?P<epoch>\d{9,11}) "
+        r"(?P<flag>\d+) (?P<content>.*)$",
+        time_groups=("epoch",),
+        time_format="epoch",
+        sim_th=0.5,
+        example="134681 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change: Component \\042alt0\\042 is in the unavailable state (HWID=3180)",
+    ),
+    LogFormat(
+        "healthapp",
+        "HealthApp (Loghub): yyyyMMdd-H:m:s:SSS|component|pid|message",
+        r"^(?P<timestamp>\d{8}-\d{1,2}:\d{1,2}:\d{1,2}:\d{1,3})\|(?P<component>[^|]*)\|"
+        r"(?P<pid>\d+)\|(?P<content>.*)$",
+        time_groups=("timestamp",),
+        time_format="%Y%m%d-%H:%M:%S:%f",
+        sim_th=0.2,
+        example="20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579",
+    ),
+    LogFormat(
+        "proxifier",
+        "Proxifier (Loghub): [MM.dd HH:mm:ss] program - message",
+        r"^\[(?P<timestamp>\d{2}\.\d{2} \d{2}:\d{2}:\d{2})\] (?P<component>.+?) - (?P<content>.*)$",
+        time_groups=("timestamp",),
+        time_format="%m.%d %H:%M:%S",
+        yearless=True,
+        sim_th=0.6,
+        depth=3,
+        example="[10.30 16:49:06] chrome.exe - proxy.cse.cuhk.edu.hk:5070 open through proxy proxy.cse.cuhk.edu.hk:5070 HTTPS",
+    ),
+    LogFormat(
+        "klog",
+        "Kubernetes klog / glog: Lmmdd hh:mm:ss.uuuuuu pid file:line] message",
+        r"^(?P<level>[IWEF])(?P<date>\d{4}) (?P<time>\d{2}:\d{2}:\d{2}\.\d{6}) +(?P<pid>\d+) "
+        r"(?P<component>[^\]\s]+:\d+)\] (?P<content>.*)$",
+        time_groups=("date", "time"),
+        time_format="%m%d %H:%M:%S.%f",
+        yearless=True,
+        sim_th=0.5,
+        example="I0301 12:00:01.123456    1234 controller.go:116] Starting EndpointSlice controller",
+    ),
+    LogFormat(
+        "iso",
+        "Application logs: ISO-8601 timestamp, level, message (log4j, logback, Python logging, Go)",
+        r"^(?P<timestamp>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?) +"
+        r"\[?(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|FATAL|SEVERE)\]? +"
+        r"(?:\[(?P<thread>[^\]]*)\] +)?(?:(?P<component>[\w.$]+(?:\.[\w$]+)*) *(?:-|:) +)?"
+        r"(?P<content>.*)$",
+        time_groups=("timestamp",),
+        time_format="iso",
+        sim_th=0.5,
+        example="2024-03-01 12:00:01,123 ERROR [main] com.example.App - connection refused",
+    ),
+    LogFormat(
+        "jsonl",
+        "JSON lines: one object per line; message/time/level keys set in config (jsonl_message, ...)",
+        kind="jsonl",
+        sim_th=0.5,
+        example='{"time": "2024-03-01T12:00:01Z", "level": "error", "msg": "connection refused"}',
+    ),
+    LogFormat("raw", "No header: the whole line is the message", kind="raw", sim_th=0.5),
+)
+
+
+def user_format(name: str, spec: Mapping[str, Any]) -> LogFormat:
+    """A format from the config file's ``[formats.NAME]`` table."""
+    if not isinstance(spec, Mapping) or "regex" not in spec:
+        raise ConfigError(f"config: [formats.{name}] needs at least regex = '...(?P<content>.*)'")
+    known = {"regex", "time_groups", "time_format", "yearless", "session_key", "sim_th",
+             "depth", "description", "masks"}
+    unknown = set(spec) - known
+    if unknown:
+        raise ConfigError(f"config: [formats.{name}] has unknown keys {sorted(unknown)}")
+    pattern = str(spec["regex"])
+    time_groups = tuple(spec.get("time_groups", ()))
+    if not time_groups and "timestamp" in re.compile(pattern).groupindex:
+        time_groups = ("timestamp",)
+    masks = tuple(MaskSpec(str(m["name"]), str(m["regex"])) for m in spec.get("masks", ()))
+    try:
+        return LogFormat(
+            name=name,
+            description=str(spec.get("description", f"user format {name} (config file)")),
+            pattern=pattern,
+            time_groups=time_groups,
+            time_format=str(spec.get("time_format", "iso" if time_groups else "")),
+            yearless=bool(spec.get("yearless", False)),
+            session_key=str(spec.get("session_key", "")),
+            sim_th=float(spec.get("sim_th", 0.4)),
+            depth=int(spec.get("depth", 4)),
+            masks=masks,
+        )
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ConfigError(f"config: [formats.{name}]: {exc}") from None
+
+
+def available_formats(user: Mapping[str, Any] | None = None) -> list[LogFormat]:
+    """User formats first (so they win auto-detection ties), then the built-ins."""
+    found = [user_format(name, spec) for name, spec in (user or {}).items()]
+    return found + list(BUILTIN)
+
+
+def get_format(name: str, user: Mapping[str, Any] | None = None) -> LogFormat:
+    wanted = name.strip().lower()
+    for fmt in available_formats(user):
+        if fmt.name == wanted or wanted in fmt.aliases:
+            return fmt
+    names = ", ".join(sorted(f.name for f in available_formats(user)))
+    raise ConfigError(f"unknown log format {name!r}; choose auto or one of: {names}")

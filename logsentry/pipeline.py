@@ -1,0 +1,150 @@
+"""The read -> records -> templates -> sequences path, as one library call.
+
+    from logsentry.pipeline import Pipeline
+    from logsentry.config import load_settings, dirs
+    pipe = Pipeline(load_settings(), dirs())
+    for seq in pipe.sequences(["app.log"]):
+        print(seq.sequence_id, seq.lines, seq.template_ids)
+    pipe.close()   # saves the parser state of the profile
+
+Inputs in one run share one log format (auto-detected on the first input
+that has lines) and one parser profile, so template ids are comparable.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
+
+from logsentry.config import Dirs, Settings
+from logsentry.formats import Detection, LogFormat, detect_format, get_format, to_records
+from logsentry.formats.registry import available_formats
+from logsentry.parse import DEFAULT_MASKS, TemplateParser, state_path
+from logsentry.sequence import Limits, SessionKey, WindowSpec, sequences
+from logsentry.sources import Source, SourceProblem, read_all, resolve_inputs
+from logsentry.types import LineBatch, LogRecord, ReadStats, Sequence
+
+
+def tune_gc() -> None:
+    """Pipelines allocate millions of small acyclic objects; the default GC
+    thresholds make the collector run every 700 of them for nothing."""
+    gc.set_threshold(100_000, 50, 100)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        dirs: Dirs | None,
+        *,
+        force: bool = False,
+        on_problem: Callable[[SourceProblem], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+        on_batch: Callable[[Source, LineBatch], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.dirs = dirs
+        self.force = force
+        self.on_problem = on_problem
+        self.on_notice = on_notice or (lambda _msg: None)
+        self.on_batch = on_batch
+        self.stats = ReadStats()
+        self.problems: list[SourceProblem] = []
+        self.format: LogFormat | None = None
+        self.detection: Detection | None = None
+        self.parser: TemplateParser | None = None
+        self.window = WindowSpec.parse(settings.window)
+        self.records_seen = 0
+        if settings.log_format != "auto":
+            self.format = get_format(settings.log_format, settings.formats)
+
+    # -- stages ------------------------------------------------------------
+    def _problem(self, problem: SourceProblem) -> None:
+        self.problems.append(problem)
+        if self.on_problem:
+            self.on_problem(problem)
+
+    def _choose_format(self, first: LineBatch) -> LogFormat:
+        if self.format is None:
+            self.detection = detect_format(first.texts, available_formats(self.settings.formats))
+            self.format = self.detection.format
+            self.on_notice(self.detection.describe())
+        return self.format
+
+    def _make_parser(self, fmt: LogFormat) -> TemplateParser:
+        s = self.settings
+        masks = tuple(fmt.masks) + (DEFAULT_MASKS if s.default_masks else ()) + tuple(s.masks)
+        profile = s.profile or fmt.name
+        state_file = state_path(self.dirs.state, profile) if self.dirs is not None else None
+        parser = TemplateParser(
+            masks=masks,
+            sim_th=s.sim_th or fmt.sim_th,
+            depth=s.depth or fmt.depth,
+            state_file=state_file,
+        )
+        for warning in parser.warnings:
+            self.on_notice(warning)
+        return parser
+
+    def session_key(self) -> SessionKey | None:
+        pattern = self.settings.session_key or (self.format.session_key if self.format else "")
+        return SessionKey(pattern) if pattern else None
+
+    def _batches(self, source: Source, batches: Iterator[LineBatch]) -> Iterator[LineBatch]:
+        hook = self.on_batch
+        for batch in batches:
+            if hook:
+                hook(source, batch)
+            yield batch
+
+    def sources(self, inputs: Iterable[str]) -> list[Source]:
+        found, problems = resolve_inputs(inputs)
+        for problem in problems:
+            self._problem(problem)
+        return found
+
+    def records_by_source(self, inputs: Iterable[str]) -> Iterator[tuple[Source, Iterator[LogRecord]]]:
+        """Parsed records, one iterator per readable source (consume each before the next)."""
+        s = self.settings
+        jsonl_keys = (s.jsonl_message, s.jsonl_time, s.jsonl_level)
+        for source, batches in read_all(
+            self.sources(inputs),
+            max_line_bytes=s.max_line_bytes,
+            force=self.force,
+            stats=self.stats,
+            on_problem=self._problem,
+        ):
+            first = next(batches, None)
+            if first is None:
+                continue
+            fmt = self._choose_format(first)
+            if self.parser is None:
+                self.parser = self._make_parser(fmt)
+            stream = self._batches(source, chain([first], batches))
+            records = to_records(stream, fmt, multiline=s.multiline, jsonl_keys=jsonl_keys)
+            yield source, self._count(self.parser.parse_all(records))
+
+    def _count(self, records: Iterator[LogRecord]) -> Iterator[LogRecord]:
+        for record in records:
+            self.records_seen += 1
+            yield record
+
+    def records(self, inputs: Iterable[str]) -> Iterator[LogRecord]:
+        for _source, records in self.records_by_source(inputs):
+            yield from records
+
+    def sequences(self, inputs: Iterable[str]) -> Iterator[Sequence]:
+        s = self.settings
+        limits = Limits(s.max_open_sessions, s.max_session_records, s.max_buffered_records)
+        for source, records in self.records_by_source(inputs):
+            yield from sequences(records, self.window, source=source.display,
+                                 key=self.session_key(), limits=limits)
+
+    def resolved_window(self) -> WindowSpec:
+        return self.window.resolve(self.session_key() is not None)
+
+    def close(self) -> None:
+        """Persist the parser state (template ids stay stable across runs)."""
+        if self.parser is not None:
+            self.parser.save()

@@ -1,0 +1,91 @@
+"""Writers for stdout: JSON lines, a JSON array, or styled text lines.
+
+JSON never carries prose; control characters are escaped by the encoder,
+and C1 controls and bidi overrides (which ``ensure_ascii=False`` would let
+through) are escaped too, so JSON on a terminal is as safe as text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TextIO
+
+from logsentry.context import Environment
+from logsentry.errors import OutputClosed
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group(0)):04x}"
+
+
+def dumps(obj: Any) -> str:
+    text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    return _JSON_UNSAFE.sub(_json_escape, text) if not text.isascii() else text
+
+
+class JsonWriter:
+    """``jsonl``: one object per line; ``json``: one array, streamed as it grows."""
+
+    def __init__(self, stream: TextIO, mode: str) -> None:
+        self.stream = stream
+        self.array = mode == "json"
+        self.count = 0
+
+    def write(self, obj: Any) -> None:
+        text = dumps(obj)
+        try:
+            if self.array:
+                self.stream.write(("[\n  " if self.count == 0 else ",\n  ") + text)
+            else:
+                self.stream.write(text + "\n")
+        except BrokenPipeError:
+            raise OutputClosed from None
+        self.count += 1
+
+    def close(self) -> None:
+        try:
+            if self.array:
+                self.stream.write("[]\n" if self.count == 0 else "\n]\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+
+Part = tuple[str, str | None]  # (already escaped text, rich style or None)
+
+
+class TextWriter:
+    """Lines of styled parts; plain writes when colors are off (fast, no rich)."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.stream = env.stdout
+        self.color = env.stdout_color
+        self._console = env.console() if self.color else None
+
+    def line(self, *parts: Part) -> None:
+        try:
+            if self._console is None:
+                self.stream.write("".join(p[0] for p in parts) + "\n")
+                return
+            from rich.text import Text
+
+            self._console.print(Text.assemble(*parts), crop=False, overflow="ignore")
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+    def renderable(self, obj: Any) -> None:
+        console = self._console or self.env.console()
+        try:
+            console.print(obj)
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+    def close(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
