@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from logsentry.config import Dirs, Settings
-from logsentry.formats import Detection, LogFormat, detect_format, get_format, to_records
+from logsentry.formats import Detection, LogFormat, RecordBuilder, detect_format, get_format
 from logsentry.formats.registry import available_formats
 from logsentry.parse import DEFAULT_MASKS, TemplateParser, state_path
-from logsentry.sequence import Limits, SessionKey, WindowSpec, sequences
+from logsentry.sequence import Limits, SessionKey, WindowSpec, make_sequencer
 from logsentry.sources import Source, SourceProblem, read_all, resolve_inputs
 from logsentry.types import LineBatch, LogRecord, ReadStats, Sequence
 
@@ -91,23 +91,15 @@ class Pipeline:
         pattern = self.settings.session_key or (self.format.session_key if self.format else "")
         return SessionKey(pattern) if pattern else None
 
-    def _batches(self, source: Source, batches: Iterator[LineBatch]) -> Iterator[LineBatch]:
-        hook = self.on_batch
-        for batch in batches:
-            if hook:
-                hook(source, batch)
-            yield batch
-
     def sources(self, inputs: Iterable[str]) -> list[Source]:
         found, problems = resolve_inputs(inputs)
         for problem in problems:
             self._problem(problem)
         return found
 
-    def records_by_source(self, inputs: Iterable[str]) -> Iterator[tuple[Source, Iterator[LogRecord]]]:
-        """Parsed records, one iterator per readable source (consume each before the next)."""
+    def record_batches(self, inputs: Iterable[str]) -> Iterator[tuple[Source, Iterator[list[LogRecord]]]]:
+        """Parsed records in lists, one iterator per readable source (consume each in turn)."""
         s = self.settings
-        jsonl_keys = (s.jsonl_message, s.jsonl_time, s.jsonl_level)
         for source, batches in read_all(
             self.sources(inputs),
             max_line_bytes=s.max_line_bytes,
@@ -121,25 +113,43 @@ class Pipeline:
             fmt = self._choose_format(first)
             if self.parser is None:
                 self.parser = self._make_parser(fmt)
-            stream = self._batches(source, chain([first], batches))
-            records = to_records(stream, fmt, multiline=s.multiline, jsonl_keys=jsonl_keys)
-            yield source, self._count(self.parser.parse_all(records))
+            yield source, self._parsed(source, fmt, chain([first], batches))
 
-    def _count(self, records: Iterator[LogRecord]) -> Iterator[LogRecord]:
-        for record in records:
+    def _parsed(self, source: Source, fmt: LogFormat,
+                batches: Iterator[LineBatch]) -> Iterator[list[LogRecord]]:
+        s = self.settings
+        builder = RecordBuilder(fmt, multiline=s.multiline,
+                                jsonl_keys=(s.jsonl_message, s.jsonl_time, s.jsonl_level))
+        parser = self.parser
+        assert parser is not None
+        hook = self.on_batch
+        for batch in batches:
+            if hook:
+                hook(source, batch)
+            records = builder.feed(batch)
+            if records:
+                parser.parse_batch(records)
+                self.records_seen += len(records)
+                yield records
+        last = builder.finish()
+        if last is not None:
+            parser.parse_batch([last])
             self.records_seen += 1
-            yield record
+            yield [last]
 
     def records(self, inputs: Iterable[str]) -> Iterator[LogRecord]:
-        for _source, records in self.records_by_source(inputs):
-            yield from records
+        for _source, batches in self.record_batches(inputs):
+            for records in batches:
+                yield from records
 
     def sequences(self, inputs: Iterable[str]) -> Iterator[Sequence]:
         s = self.settings
         limits = Limits(s.max_open_sessions, s.max_session_records, s.max_buffered_records)
-        for source, records in self.records_by_source(inputs):
-            yield from sequences(records, self.window, source=source.display,
-                                 key=self.session_key(), limits=limits)
+        for source, batches in self.record_batches(inputs):
+            sequencer = make_sequencer(self.window, source.display, self.session_key(), limits)
+            for records in batches:
+                yield from sequencer.add_many(records)
+            yield from sequencer.flush()
 
     def resolved_window(self) -> WindowSpec:
         return self.window.resolve(self.session_key() is not None)

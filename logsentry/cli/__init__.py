@@ -17,6 +17,7 @@ from logsentry import __version__
 from logsentry.cli import config_cmd
 from logsentry.cli.formats_cmd import formats
 from logsentry.cli.parse_cmd import parse
+from logsentry.cli.sample_cmd import sample
 from logsentry.cli.sequences_cmd import sequences
 from logsentry.cli.templates_cmd import templates
 from logsentry.errors import LogsentryError, OutputClosed
@@ -57,6 +58,7 @@ app.command("parse")(parse)
 app.command("templates")(templates)
 app.command("sequences")(sequences)
 app.command("formats")(formats)
+app.command("sample")(sample)
 app.add_typer(config_cmd.app, name="config")
 
 

@@ -64,6 +64,7 @@ class TemplateParser:
         self._cache: dict[str, LogCluster] = {}
         self._rendered: dict[int, tuple[tuple[str, ...], str]] = {}
         self.new_templates = 0
+        self.records = 0  # records parsed by parse_batch
         if state_file is not None:
             self._load(state_file)
 
@@ -125,20 +126,30 @@ class TemplateParser:
 
     def parse_all(self, records: Iterable[LogRecord]) -> Iterator[LogRecord]:
         """Fill in each record's template, in order (a generator: streams)."""
+        for record in records:
+            record.template_id, record.template = self.add(record.headline)
+            yield record
+
+    def parse_batch(self, records: list[LogRecord]) -> None:
+        """Fill in the templates of a list of records (the fast path: no per-record calls)."""
         cache_get = self._cache.get
-        render = self._render
+        rendered = self._rendered
         mine = self._mine
         for record in records:
             key = collapse_digits("0", record.headline)
             cluster = cache_get(key)
             if cluster is None:
                 cluster = mine(key)
-                cache_get = self._cache.get  # the cache may have been replaced
             else:
                 cluster.size += 1
+            tokens = cluster.log_template_tokens
+            hit = rendered.get(cluster.cluster_id)
+            if hit is None or hit[0] is not tokens:
+                hit = (tokens, " ".join(tokens))
+                rendered[cluster.cluster_id] = hit
             record.template_id = cluster.cluster_id
-            record.template = render(cluster)
-            yield record
+            record.template = hit[1]
+        self.records += len(records)
 
     def template(self, template_id: int) -> str | None:
         cluster = self.drain.id_to_cluster.get(template_id)

@@ -141,6 +141,21 @@ def _make(source: str, session: str | None, window: str, records: list[LogRecord
                     window, records, owned_from)
 
 
+class _AddMany:
+    def add(self, record: LogRecord) -> list[Sequence]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def add_many(self, records: list[LogRecord]) -> list[Sequence]:
+        """Add records in order; the sequences they completed."""
+        out: list[Sequence] = []
+        add = self.add
+        for record in records:
+            done = add(record)
+            if done:
+                out.extend(done)
+        return out
+
+
 class SessionSequencer:
     def __init__(self, source: str, key: SessionKey | None, limits: Limits) -> None:
         self.source = source
@@ -178,6 +193,45 @@ class SessionSequencer:
             out.append(_make(self.source, oldest, "session", records))
         return out
 
+    def add_many(self, records: list[LogRecord]) -> list[Sequence]:
+        """Add records in order; the sequences they completed (the hot path, inlined)."""
+        key = self.key
+        if key is None:
+            out: list[Sequence] = []
+            for record in records:
+                out.extend(self.add(record))
+            return out
+        out = []
+        open_ = self.open
+        get = open_.get
+        move = open_.move_to_end
+        limits = self.limits
+        cap = limits.max_session_records
+        max_open = limits.max_open_sessions
+        max_buffered = limits.max_buffered_records
+        for record in records:
+            session = key(record)
+            if session is None:
+                out.extend(self.add(record))
+                continue
+            bucket = get(session)
+            if bucket is None:
+                open_[session] = bucket = []
+            else:
+                move(session)
+            bucket.append(record)
+            self.buffered += 1
+            if len(bucket) >= cap:
+                del open_[session]
+                self.buffered -= len(bucket)
+                out.append(_make(self.source, session, "session", bucket))
+            if len(open_) > max_open or self.buffered > max_buffered:
+                while open_ and (len(open_) > max_open or self.buffered > max_buffered):
+                    oldest, held = open_.popitem(last=False)
+                    self.buffered -= len(held)
+                    out.append(_make(self.source, oldest, "session", held))
+        return out
+
     def flush(self) -> list[Sequence]:
         out = [_make(self.source, s, "session", r) for s, r in self.open.items()]
         if self.loose:
@@ -189,7 +243,7 @@ class SessionSequencer:
         return out
 
 
-class FixedSequencer:
+class FixedSequencer(_AddMany):
     def __init__(self, source: str, size: int) -> None:
         self.source, self.size = source, size
         self.records: list[LogRecord] = []
@@ -206,7 +260,7 @@ class FixedSequencer:
         return [_make(self.source, None, "fixed", done)] if done else []
 
 
-class SlidingSequencer:
+class SlidingSequencer(_AddMany):
     def __init__(self, source: str, size: int, step: int) -> None:
         self.source, self.size, self.step = source, size, step
         self.window: deque[LogRecord] = deque(maxlen=size)
@@ -237,7 +291,7 @@ class SlidingSequencer:
         return [seq]
 
 
-class TimeSequencer:
+class TimeSequencer(_AddMany):
     """Tumbling windows of ``seconds`` by record time; time going backwards starts a window."""
 
     def __init__(self, source: str, seconds: float, cap: int) -> None:
