@@ -31,7 +31,7 @@ class LineBatch:
 
 
 class HeaderDecoder(Protocol):
-    """Turns a record's raw header (a regex match, a JSON object) into fields, lazily."""
+    """Turns a record's raw header (its line text, a JSON object) into fields, lazily."""
 
     def timestamp(self, header: Any) -> tuple[str, float] | None: ...
     def level(self, header: Any) -> str | None: ...
@@ -54,7 +54,7 @@ class LogRecord:
     offset: int  # byte offset of the first line
     headline: str  # the message part of the first line: what the parser mines
     content: str  # the whole message (continuation lines joined with "\n")
-    header: Any = None  # format-specific raw header (regex match, JSON object) or None
+    header: Any = None  # format-specific raw header (the line text, a JSON object) or None
     decoder: HeaderDecoder | None = None
     truncated: bool = False
     template_id: int = 0  # 0 until parsed

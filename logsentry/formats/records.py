@@ -11,7 +11,9 @@ A line that matches neither header nor continuation becomes a record of its
 own with no header fields, so no line is ever dropped.
 
 Header fields are decoded lazily (``LogRecord.timestamp`` etc.): the record
-keeps the regex match and a decoder that knows the format's groups.
+keeps its first line's text and a decoder that re-matches it on demand. Not
+keeping the match objects halves the objects the garbage collector tracks
+per held record, which is most of the cost of holding long sessions.
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ def _time_parser(fmt: LogFormat) -> TimeParser | None:
 
 
 class RegexDecoder:
-    """Decodes the header fields of a regex format from the line's match."""
+    """Decodes the header fields of a regex format from the line's text."""
 
     def __init__(self, fmt: LogFormat) -> None:
+        self._regex_match = fmt.regex.match
+        self._last: tuple[str, re.Match[str] | None] = ("", None)
         index = fmt.regex.groupindex
         self.content_group = index["content"]
         self._level = index.get("level")
@@ -56,21 +60,35 @@ class RegexDecoder:
         self._extra = [(name, i) for name, i in index.items() if name not in _SPECIAL_GROUPS]
         self._parse_time = _time_parser(fmt)
 
-    def timestamp(self, header: re.Match[str]) -> tuple[str, float] | None:
-        if self._parse_time is None:
+    def match(self, text: str) -> re.Match[str] | None:
+        last_text, last = self._last
+        if last_text is text:  # the same record asked again (timestamp, then level, ...)
+            return last
+        m = self._regex_match(text)
+        self._last = (text, m)
+        return m
+
+    def timestamp(self, header: str) -> tuple[str, float] | None:
+        m = self.match(header) if self._parse_time is not None else None
+        if m is None or self._parse_time is None:
             return None
-        raw = " ".join(header.group(i) or "" for i in self._time_groups).strip()
+        raw = " ".join(m.group(i) or "" for i in self._time_groups).strip()
         return self._parse_time(raw) if raw else None
 
-    def level(self, header: re.Match[str]) -> str | None:
-        return header.group(self._level) if self._level else None
+    def level(self, header: str) -> str | None:
+        m = self.match(header) if self._level else None
+        return m.group(self._level) if m is not None and self._level else None
 
-    def component(self, header: re.Match[str]) -> str | None:
-        value = header.group(self._component) if self._component else None
+    def component(self, header: str) -> str | None:
+        m = self.match(header) if self._component else None
+        value = m.group(self._component) if m is not None and self._component else None
         return value.strip() if value else value
 
-    def fields(self, header: re.Match[str]) -> dict[str, str]:
-        return {name: v for name, i in self._extra if (v := header.group(i)) is not None}
+    def fields(self, header: str) -> dict[str, str]:
+        m = self.match(header)
+        if m is None:
+            return {}
+        return {name: v for name, i in self._extra if (v := m.group(i)) is not None}
 
 
 def _keys(spec: str) -> list[str]:
@@ -150,40 +168,42 @@ class RecordBuilder:
         append = out.append
         source = batch.source
         number = batch.first_number
-        offsets = batch.offsets
         truncated = batch.truncated
         continuation = CONTINUATION.match if self.multiline else None
         pending = self._pending
         regex = self._regex
         match = self.fmt.regex.match if regex is not None else None
         content_group = regex.content_group if regex is not None else 0
-        for i, text in enumerate(batch.texts):
-            n = number + i
+        json_record = self._json_record if self._json is not None else None
+        n = number - 1
+        joined = self._joined
+        for text, offset in zip(batch.texts, batch.offsets, strict=True):
+            n += 1
+            cut = (n - number) in truncated if truncated else False
             record = None
             if match is not None:
                 m = match(text)
                 if m is not None:
                     content = m.group(content_group)
-                    record = LogRecord(source, n, n, offsets[i], content, content, m, regex,
-                                       i in truncated)
-            elif self._json is not None:
-                record = self._json_record(source, n, offsets[i], text, i in truncated)
+                    record = LogRecord(source, n, n, offset, content, content, text, regex, cut)
+            elif json_record is not None:
+                record = json_record(source, n, offset, text, cut)
             if record is None:
                 if pending is not None and continuation is not None and continuation(text) \
-                        and self._joined < MAX_CONTINUATION_LINES:
-                    self._joined += 1
+                        and joined < MAX_CONTINUATION_LINES:
+                    joined += 1
                     pending.content += "\n" + text
                     pending.end_line = n
-                    if i in truncated:
+                    if cut:
                         pending.truncated = True
                     continue
-                record = LogRecord(source, n, n, offsets[i], text, text, None, None,
-                                   i in truncated)
+                record = LogRecord(source, n, n, offset, text, text, None, None, cut)
             if pending is not None:
                 append(pending)
             pending = record
-            self._joined = 0
+            joined = 0
         self._pending = pending
+        self._joined = joined
         return out
 
     def _json_record(self, source: str, n: int, offset: int, text: str,

@@ -125,8 +125,8 @@ class SessionKey:
 
     def __call__(self, record: LogRecord) -> str | None:
         found = self.find(record.headline)
-        if found is None and isinstance(record.header, re.Match):
-            found = self.find(record.header.string)
+        if found is None and isinstance(record.header, str) and record.header is not record.headline:
+            found = self.find(record.header)
         elif found is None and isinstance(record.header, dict):
             for value in record.header.values():
                 if isinstance(value, str) and (found := self.find(value)) is not None:
@@ -209,27 +209,36 @@ class SessionSequencer:
         cap = limits.max_session_records
         max_open = limits.max_open_sessions
         max_buffered = limits.max_buffered_records
+        find = key.find
+        buffered = self.buffered
         for record in records:
-            session = key(record)
+            session = find(record.headline)
             if session is None:
-                out.extend(self.add(record))
+                self.buffered = buffered
+                out.extend(self.add(record))  # looks in the header too, else a loose record
+                buffered = self.buffered
                 continue
             bucket = get(session)
             if bucket is None:
-                open_[session] = bucket = []
+                if cap <= 1:
+                    out.append(_make(self.source, session, "session", [record]))
+                    continue
+                open_[session] = bucket = [record]
             else:
                 move(session)
-            bucket.append(record)
-            self.buffered += 1
-            if len(bucket) >= cap:
-                del open_[session]
-                self.buffered -= len(bucket)
-                out.append(_make(self.source, session, "session", bucket))
-            if len(open_) > max_open or self.buffered > max_buffered:
-                while open_ and (len(open_) > max_open or self.buffered > max_buffered):
+                bucket.append(record)
+                if len(bucket) >= cap:
+                    del open_[session]
+                    buffered -= len(bucket) - 1
+                    out.append(_make(self.source, session, "session", bucket))
+                    continue
+            buffered += 1
+            if buffered > max_buffered or len(open_) > max_open:
+                while open_ and (len(open_) > max_open or buffered > max_buffered):
                     oldest, held = open_.popitem(last=False)
-                    self.buffered -= len(held)
+                    buffered -= len(held)
                     out.append(_make(self.source, oldest, "session", held))
+        self.buffered = buffered
         return out
 
     def flush(self) -> list[Sequence]:
