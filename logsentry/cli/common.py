@@ -7,52 +7,64 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from logsentry.config import Settings, load_settings
 from logsentry.context import Environment
 from logsentry.errors import InputError
-from logsentry.pipeline import Pipeline, tune_gc
+from logsentry.parse import state_path
 from logsentry.sources import Source
 from logsentry.status import ExitCode
 from logsentry.types import LineBatch
+
+if TYPE_CHECKING:
+    from logsentry.pipeline import Pipeline
 
 OUTPUTS = ("text", "json", "jsonl")
 
 Inputs = Annotated[
     list[str] | None,
-    typer.Argument(help="Log files, globs, or - for stdin (the default when piped). .gz is read transparently.",
+    typer.Argument(help="Log files, globs, or - for stdin (the default when piped). "
+                        ".gz is read transparently.",
                    show_default=False),
 ]
 LogFormatOpt = Annotated[
     str | None,
-    typer.Option("--log-format", "-f", help="auto, raw, jsonl or a system name (see `logsentry formats`).",
+    typer.Option("--log-format", "-f",
+                 help="auto, raw, jsonl or a system name (see `logsentry formats`).",
                  show_default=False),
 ]
 ProfileOpt = Annotated[
     str | None,
-    typer.Option("--profile", help="Parser state profile: template ids are stable within it. Default: the log format.",
+    typer.Option("--profile",
+                 help="Parser state profile: template ids are stable within it. "
+                      "Default: the log format.",
                  show_default=False),
 ]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="text, json or jsonl.")]
 ColorOpt = Annotated[
     str | None,
-    typer.Option("--color", help="auto, always or never (auto honors NO_COLOR and TTYs).", show_default=False),
+    typer.Option("--color", help="auto, always or never (auto honors NO_COLOR and TTYs).",
+                 show_default=False),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Read input that looks binary.")]
 MaxLineOpt = Annotated[
     int | None,
-    typer.Option("--max-line-bytes", help="Truncate longer lines (flagged, never fatal). Default 65536.",
+    typer.Option("--max-line-bytes",
+                 help="Truncate longer lines (flagged, never fatal). Default 65536.",
                  show_default=False),
 ]
 MultilineOpt = Annotated[
     bool | None,
-    typer.Option("--multiline/--no-multiline", help="Join stack-trace lines to the record before them.",
+    typer.Option("--multiline/--no-multiline",
+                 help="Join stack-trace lines to the record before them.",
                  show_default=False),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notices, summary or progress on stderr.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No notices, summary or progress on stderr.")
+]
 WindowOpt = Annotated[
     str | None,
     typer.Option("--window", "-w", help="auto, session, fixed:N, sliding:N,STEP or time:SECONDS.",
@@ -60,7 +72,8 @@ WindowOpt = Annotated[
 ]
 SessionKeyOpt = Annotated[
     str | None,
-    typer.Option("--session-key", help="Regex for the session id (group 1 if any); overrides the format's.",
+    typer.Option("--session-key",
+                 help="Regex for the session id (group 1 if any); overrides the format's.",
                  show_default=False),
 ]
 
@@ -142,8 +155,12 @@ class Run:
 def pipeline_run(env: Environment, settings: Settings, inputs: list[str], *,
                  force: bool) -> Iterator[tuple[Run, Any]]:
     """Build the pipeline with progress and problem reporting; save parser state at the end."""
+    from logsentry.pipeline import Pipeline, tune_gc
     from logsentry.report.progress import ProgressBar
 
+    if settings.profile:
+        # Check the name now, not when the first line has been read (or never, for empty input).
+        state_path(env.dirs.state, settings.profile)
     tune_gc()
     bar = ProgressBar(env, total_bytes(inputs))
 

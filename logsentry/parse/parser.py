@@ -15,17 +15,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
-from drain3 import TemplateMiner
-from drain3.drain import LogCluster
-from drain3.template_miner_config import TemplateMinerConfig
 
 from logsentry.config import MaskSpec
 from logsentry.errors import StateError
 from logsentry.parse.masks import DEFAULT_MASKS, Masker, collapse_digits
 from logsentry.parse.state import dump_drain, load_state, restore_drain, save_state
 from logsentry.types import LogRecord
+
+if TYPE_CHECKING:
+    from drain3.drain import LogCluster
 
 CACHE_LIMIT = 200_000
 _DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
@@ -47,6 +48,10 @@ class TemplateParser:
         depth: int = 4,
         state_file: Path | None = None,
     ) -> None:
+        # Imported here: drain3 (and the jsonpickle it pulls in) costs ~40 ms of start-up.
+        from drain3 import TemplateMiner
+        from drain3.template_miner_config import TemplateMinerConfig
+
         config = TemplateMinerConfig()
         config.drain_sim_th = sim_th
         config.drain_depth = depth

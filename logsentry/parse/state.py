@@ -14,11 +14,13 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drain3.drain import Drain, LogCluster, Node
 
 from logsentry.errors import ConfigError, StateError
+
+if TYPE_CHECKING:
+    from drain3.drain import Drain, Node
 
 FORMAT = "logsentry-parser-state"
 VERSION = 1
@@ -43,6 +45,8 @@ def _node_to_json(node: Node) -> dict[str, Any]:
 
 
 def _node_from_json(data: dict[str, Any]) -> Node:
+    from drain3.drain import Node
+
     node = Node()
     node.cluster_ids = [int(i) for i in data.get("c", [])]
     node.key_to_child_node = {str(k): _node_from_json(v) for k, v in data.get("k", {}).items()}
@@ -71,6 +75,8 @@ def restore_drain(drain: Drain, data: dict[str, Any]) -> None:
             f"parser state version {version!r} is newer than this logsentry understands; "
             "upgrade logsentry or use another --profile"
         )
+    from drain3.drain import LogCluster
+
     clusters: dict[int, LogCluster] = {}
     for cluster_id, size, tokens in data["clusters"]:
         cluster = LogCluster([str(t) for t in tokens], int(cluster_id))
