@@ -28,7 +28,7 @@ def record_parts(record: LogRecord, *, show_source: bool) -> list[Part]:
                          (" ", None)]
     if level:
         parts += [(escape_text(level), LEVEL_STYLES.get(level.upper(), "green")), (" ", None)]
-    parts.append((escape_text(record.content), None))
+    parts.append((escape_text(record.content, keep_newlines=True), None))
     return parts
 
 
