@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
 from logsentry import __version__
-from logsentry.cli import config_cmd
+from logsentry.cli import completions_cmd, config_cmd
 from logsentry.cli.formats_cmd import formats
 from logsentry.cli.parse_cmd import parse
 from logsentry.cli.sample_cmd import sample
@@ -39,8 +41,19 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+@contextmanager
+def _closed_pipe_is_quiet() -> Iterator[None]:
+    # Click turns a BrokenPipeError that leaves a command into exit status 1,
+    # which here means "anomalies found"; main() exits 0 quietly instead.
+    try:
+        yield
+    except BrokenPipeError:
+        raise OutputClosed from None
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                            help="Show the version and exit.")
@@ -52,6 +65,7 @@ def _root(
     Exit status: 0 ok, 1 anomalies found, 2 usage or input error, 3 model or
     LLM backend error, 130 interrupted.
     """
+    ctx.with_resource(_closed_pipe_is_quiet())
 
 
 app.command("parse")(parse)
@@ -59,7 +73,19 @@ app.command("templates")(templates)
 app.command("sequences")(sequences)
 app.command("formats")(formats)
 app.command("sample")(sample)
+app.command("completions")(completions_cmd.completions)
 app.add_typer(config_cmd.app, name="config")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the flush at exit cannot fail on the closed pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (an embedding caller's)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,8 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitCode.INTERRUPTED
     except (BrokenPipeError, OutputClosed):
         # The reader went away (`| head`): stop quietly, like grep.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         code = ExitCode.OK
     except LogsentryError as exc:
         if debug:

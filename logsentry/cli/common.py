@@ -158,9 +158,12 @@ def pipeline_run(env: Environment, settings: Settings, inputs: list[str], *,
     from logsentry.pipeline import Pipeline, tune_gc
     from logsentry.report.progress import ProgressBar
 
+    # Check option values now, once: not when the first line has been read (never, for
+    # empty input), nor once per input file.
     if settings.profile:
-        # Check the name now, not when the first line has been read (or never, for empty input).
         state_path(env.dirs.state, settings.profile)
+    if settings.max_line_bytes < 1:
+        raise InputError("--max-line-bytes must be at least 1")
     tune_gc()
     bar = ProgressBar(env, total_bytes(inputs))
 

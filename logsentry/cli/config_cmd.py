@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from logsentry.cli.common import OutputOpt, check_output
+from logsentry.cli.common import OutputOpt, check_output, make_env
 from logsentry.config import config_path, dirs, load_settings
-from logsentry.context import Environment
 from logsentry.report.writer import JsonWriter, TextWriter
 
 app = typer.Typer(help="Show the config file location and the effective settings.",
@@ -24,7 +23,7 @@ def show(output: OutputOpt = "text") -> None:
     """Effective settings and where each comes from (default, file, env)."""
     mode = check_output(output)
     settings = load_settings()
-    env = Environment()
+    env = make_env(None, False, settings)
     d = dirs()
     values = {name: getattr(settings, name) for name in settings.origin}
     if mode != "text":

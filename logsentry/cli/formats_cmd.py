@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from logsentry.cli.common import OutputOpt, check_output
+from logsentry.cli.common import OutputOpt, check_output, make_env
 from logsentry.config import load_settings
-from logsentry.context import Environment
 from logsentry.formats.registry import available_formats
 from logsentry.report.writer import JsonWriter
 
@@ -15,7 +14,7 @@ def formats(output: OutputOpt = "text") -> None:
     """List log formats: name, aliases, session key and an example line."""
     mode = check_output(output)
     settings = load_settings()
-    env = Environment()
+    env = make_env(None, False, settings)
     found = available_formats(settings.formats)
     if mode != "text":
         out = JsonWriter(env.stdout, mode)

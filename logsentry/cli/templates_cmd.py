@@ -34,7 +34,9 @@ def templates(
     log_format: LogFormatOpt = None,
     profile: ProfileOpt = None,
     output: OutputOpt = "text",
-    sort: Annotated[str, typer.Option("--sort", help="count (most first), id or first (appearance).")] = "count",
+    sort: Annotated[
+        str, typer.Option("--sort", help="count (most first), id or first (appearance).")
+    ] = "count",
     color: ColorOpt = None,
     force: ForceOpt = False,
     max_line_bytes: MaxLineOpt = None,
@@ -63,10 +65,11 @@ def templates(
         parser = pipe.parser
         for row in rows.values():
             row.template = (parser.template(row.template_id) if parser else None) or ""
-    ordered = sorted(rows.values(), key={
+    # ``rows`` is in order of first appearance, across inputs in the order given;
+    # sorting by (source name, line) would put a.log before b.log.
+    ordered = list(rows.values()) if sort == "first" else sorted(rows.values(), key={
         "count": lambda r: (-r.count, r.template_id),
         "id": lambda r: (r.template_id,),
-        "first": lambda r: (r.first,),
     }[sort])
     if mode == "text":
         writer = TextWriter(env)

@@ -1,0 +1,1 @@
+complete --command logsentry --no-files --arguments "(env _LOGSENTRY_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) logsentry)" --condition "env _LOGSENTRY_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) logsentry"
