@@ -118,6 +118,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}; fix it or move it aside") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path}: not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"config file {path}: {exc.strerror}") from None
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from logsentry.config import Dirs, dirs
+from logsentry.report.escape import escape_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,7 +45,8 @@ class Environment:
         if self.color == "never":
             return False
         # https://no-color.org: a non-empty NO_COLOR disables color unless asked for.
-        return bool(isatty) and not self.environ.get("NO_COLOR") and self.environ.get("TERM") != "dumb"
+        return (bool(isatty) and not self.environ.get("NO_COLOR")
+                and self.environ.get("TERM") != "dumb")
 
     @property
     def stdout_color(self) -> bool:
@@ -71,11 +73,12 @@ class Environment:
     def notice(self, message: str) -> None:
         """A one-line message on stderr (suppressed by -q)."""
         if not self.quiet:
-            self.stderr.write(f"logsentry: {message}\n")
+            self.stderr.write(f"logsentry: {escape_text(message)}\n")
             self.stderr.flush()
 
     def error(self, message: str) -> None:
-        self.stderr.write(f"logsentry: error: {message}\n")
+        """One line; file names and other text from outside are escaped."""
+        self.stderr.write(f"logsentry: error: {escape_text(message)}\n")
         self.stderr.flush()
 
 

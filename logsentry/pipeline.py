@@ -97,7 +97,9 @@ class Pipeline:
             self._problem(problem)
         return found
 
-    def record_batches(self, inputs: Iterable[str]) -> Iterator[tuple[Source, Iterator[list[LogRecord]]]]:
+    def record_batches(
+        self, inputs: Iterable[str]
+    ) -> Iterator[tuple[Source, Iterator[list[LogRecord]]]]:
         """Parsed records in lists, one iterator per readable source (consume each in turn)."""
         s = self.settings
         for source, batches in read_all(

@@ -72,7 +72,7 @@ def _block_events(rng: random.Random, blk: str, kind: str) -> list[tuple[float, 
     t_del = rng.uniform(650, 900)
     for ip in stored:
         ev.append((t_del, "INFO", ns, f"BLOCK* NameSystem.delete: {blk} is added to invalidSet of {ip}:50010"))
-    for i, ip in enumerate(stored):
+    for i in range(len(stored)):
         if kind == "delete_error" and i == 0:
             ev.append((t_del + 3, "WARN", "dfs.FSDataset", f"Unexpected error trying to delete block {blk}. BlockInfo not found in volumeMap."))
             continue

@@ -16,7 +16,9 @@ from tests.datasets import DataMissing, data_dir
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("lshome")
     monkeypatch.setenv("LOGSENTRY_HOME", str(home))
     monkeypatch.delenv("LOGSENTRY_CONFIG", raising=False)

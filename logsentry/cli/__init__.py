@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     except LogsentryError as exc:
         if debug:
             raise
-        sys.stderr.write(f"logsentry: error: {exc}\n")
+        from logsentry.report.escape import escape_text
+
+        sys.stderr.write(f"logsentry: error: {escape_text(str(exc))}\n")
         code = exc.exit_code
     except click_exceptions.ClickException as exc:
         exc.show()

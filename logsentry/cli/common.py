@@ -88,7 +88,9 @@ def check_output(output: str) -> str:
 def make_env(color: str | None, quiet: bool, settings: Settings | None = None) -> Environment:
     chosen = color or (settings.color if settings else "auto")
     if chosen not in {"auto", "always", "never"}:
-        raise InputError(f"--color {chosen!r}: choose auto, always or never")
+        where = "--color" if color or settings is None else \
+            f"color (from {settings.origin.get('color', 'settings')})"
+        raise InputError(f"{where} {chosen!r}: choose auto, always or never")
     return Environment(color=chosen, quiet=quiet)
 
 

@@ -12,11 +12,17 @@ from logsentry.sample import sample_labels, sample_lines
 
 
 def sample(
-    blocks: Annotated[int, typer.Option("--blocks", "-n", help="Number of HDFS blocks (~21 lines each).")] = 200,
+    blocks: Annotated[
+        int, typer.Option("--blocks", "-n", help="Number of HDFS blocks (~21 lines each).")
+    ] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same log).")] = 7,
-    anomaly_rate: Annotated[float, typer.Option("--anomaly-rate", help="Fraction of blocks that go wrong.")] = 0.04,
-    labels: Annotated[Path | None, typer.Option("--labels", help="Also write BlockId,Label CSV here.",
-                                                show_default=False)] = None,
+    anomaly_rate: Annotated[
+        float, typer.Option("--anomaly-rate", help="Fraction of blocks that go wrong.")
+    ] = 0.04,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="Also write BlockId,Label CSV here.", show_default=False),
+    ] = None,
 ) -> None:
     """Print a synthetic HDFS-style log (generated, not copied from any data set)."""
     if blocks < 1 or not 0.0 <= anomaly_rate <= 1.0:

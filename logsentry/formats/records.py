@@ -29,7 +29,8 @@ from logsentry.types import LineBatch, LogRecord
 
 MAX_CONTINUATION_LINES = 1000
 CONTINUATION = re.compile(
-    r"(?:[ \t]|at |Caused by:|Suppressed:|\.\.\.|(?:[a-z][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)\b|$)"
+    r"(?:[ \t]|at |Caused by:|Suppressed:|\.\.\.|$"
+    r"|(?:[a-z][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)\b)"
 )
 _SPECIAL_GROUPS = {"content", "level", "component"}
 

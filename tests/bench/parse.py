@@ -106,8 +106,8 @@ def main() -> None:
     for stage in STAGES:
         best: dict[str, float] | None = None
         for _ in range(args.repeat):
-            out = subprocess.run([sys.executable, __file__, "--stage", stage, "--input", args.input],
-                                 capture_output=True, text=True, check=True, env=env)
+            cmd = [sys.executable, __file__, "--stage", stage, "--input", args.input]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
             got = json.loads(out.stdout)
             if best is None or got["seconds"] < best["seconds"]:
                 best = got
@@ -117,12 +117,13 @@ def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d')} on {platform.node()} ({os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}); input {Path(args.input).name}, "
           f"best of {args.repeat}")
-    print(f"| stage | lines | lines/s | ratio vs bare Drain3 | peak RSS MB |")
+    print("| stage | lines | lines/s | ratio vs bare Drain3 | peak RSS MB |")
     print("|---|---:|---:|---:|---:|")
     for stage, label in STAGES.items():
         r = results[stage]
         rate = r["lines"] / r["seconds"]
-        print(f"| {label} | {int(r['lines']):,} | {rate:,.0f} | {rate / base:.2f} | {r['rss_mb']:.0f} |")
+        print(f"| {label} | {int(r['lines']):,} | {rate:,.0f} | {rate / base:.2f} "
+              f"| {r['rss_mb']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -111,8 +111,6 @@ def test_invalid_toml_in_the_config_dir_is_exit_2(
     assert "config.toml" in one_error_line(outcome.err)
 
 
-@pytest.mark.xfail(strict=True, reason="config.py _read_file lets UnicodeDecodeError through "
-                   "(tomllib.load raises it for non-UTF-8 files): exit 70, not 2")
 def test_config_file_that_is_not_utf8_is_exit_2(call_main: CallMain, isolated_home: Path) -> None:
     config = isolated_home / "config" / "config.toml"
     config.parent.mkdir(parents=True)
