@@ -29,5 +29,5 @@ class ModelError(LogsentryError):
     exit_code = ExitCode.MODEL
 
 
-class OutputClosed(Exception):  # noqa: N818 - not an error: the reader went away
+class OutputClosed(Exception):
     """stdout was closed by its reader (``| head``); stop quietly, like grep."""

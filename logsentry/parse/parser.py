@@ -15,9 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from pathlib import Path
-
+from typing import TYPE_CHECKING
 
 from logsentry.config import MaskSpec
 from logsentry.errors import StateError
