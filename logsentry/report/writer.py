@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from logsentry.context import Environment
 from logsentry.errors import OutputClosed
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -23,7 +26,10 @@ def _json_escape(m: re.Match[str]) -> str:
 
 def dumps(obj: Any) -> str:
     text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
-    return _JSON_UNSAFE.sub(_json_escape, text) if not text.isascii() else text
+    # DEL is ASCII, so an all-ASCII text can still need escaping.
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _JSON_UNSAFE.sub(_json_escape, text)
 
 
 class JsonWriter:
@@ -64,7 +70,7 @@ class TextWriter:
         self.env = env
         self.stream = env.stdout
         self.color = env.stdout_color
-        self._console = env.console() if self.color else None
+        self._console = _console(env) if self.color else None
 
     def line(self, *parts: Part) -> None:
         try:
@@ -73,12 +79,14 @@ class TextWriter:
                 return
             from rich.text import Text
 
-            self._console.print(Text.assemble(*parts), crop=False, overflow="ignore")
+            # A None style is fine at run time (Text.append takes Optional); the stub says no.
+            text = Text.assemble(*parts)  # type: ignore[arg-type]
+            self._console.print(text, crop=False, overflow="ignore")
         except BrokenPipeError:
             raise OutputClosed from None
 
     def renderable(self, obj: Any) -> None:
-        console = self._console or self.env.console()
+        console = self._console or _console(self.env)
         try:
             console.print(obj)
         except BrokenPipeError:
@@ -89,3 +97,19 @@ class TextWriter:
             self.stream.flush()
         except BrokenPipeError:
             raise OutputClosed from None
+
+
+def _console(env: Environment) -> Console:
+    """A console that raises OutputClosed on a broken pipe.
+
+    Rich's default ``on_broken_pipe`` dup2()s /dev/null over fd 1 and raises
+    SystemExit(1), which would bypass the CLI's handler and exit 1, the code
+    for "anomalies found".
+    """
+    console = env.console()
+    console.on_broken_pipe = _output_closed  # type: ignore[method-assign]
+    return console
+
+
+def _output_closed() -> None:
+    raise OutputClosed

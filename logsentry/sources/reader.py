@@ -16,10 +16,10 @@ import io
 import os
 import sys
 import zlib
-from itertools import accumulate
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from itertools import accumulate
+from typing import Any, BinaryIO
 
 from logsentry.errors import InputError
 from logsentry.types import LineBatch, ReadStats
@@ -73,20 +73,29 @@ def resolve_inputs(args: Iterable[str]) -> tuple[list[Source], list[SourceProble
             sources.append(Source(arg))
             continue
         matches = sorted(glob.glob(os.path.expanduser(arg)))
+        files = [m for m in matches if not os.path.isdir(m)]
         if not matches:
             problems.append(SourceProblem(arg, f"{arg}: no files match this pattern"))
-        sources.extend(Source(m) for m in matches if not os.path.isdir(m))
+        elif not files:
+            problems.append(SourceProblem(arg, f"{arg}: matches only directories, no files"))
+        sources.extend(Source(m) for m in files)
     return sources, problems
 
 
-def _open_raw(source: Source) -> BinaryIO:
+def _open_raw(source: Source) -> Any:
     if source.is_stdin:
-        return sys.stdin.buffer
+        # sys.stdin is None when fd 0 is closed (`logsentry parse - <&-`).
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None or stdin.closed:
+            raise InputError("<stdin>: standard input is closed; pass the log files as arguments")
+        return stdin
     name = source.name
     try:
         if os.path.isdir(name):
-            raise InputError(f"{name}: is a directory; pass the log files in it (e.g. {name}/*.log)")
-        return open(name, "rb", buffering=1 << 16)  # noqa: SIM115 - closed by read_lines
+            raise InputError(
+                f"{name}: is a directory; pass the log files in it (e.g. {name}/*.log)"
+            )
+        return open(name, "rb", buffering=1 << 16)  # closed by read_batches
     except FileNotFoundError:
         raise InputError(f"{name}: no such file; check the path") from None
     except PermissionError:
@@ -123,9 +132,16 @@ def _cut_at_char_boundary(raw: bytes, limit: int) -> bytes:
 def open_stream(source: Source, *, force: bool = False) -> BinaryIO:
     """Open a source for reading lines: gzip unwrapped, binary refused unless ``force``."""
     raw = _open_raw(source)
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered: io.BufferedReader[Any] = (
+        raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
+    )
     try:
         head = buffered.peek(SAMPLE_BYTES)[:SAMPLE_BYTES]
+        if head == _GZIP_MAGIC[:1]:
+            # A pipe can deliver the first byte alone; the magic needs both.
+            head = buffered.read(2)
+            prefixed = _Prefixed(head, buffered, owns_rest=not source.is_stdin)
+            buffered = io.BufferedReader(prefixed)
         stream: BinaryIO = buffered
         if head[:2] == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
@@ -144,6 +160,39 @@ def open_stream(source: Source, *, force: bool = False) -> BinaryIO:
         if not source.is_stdin:
             raw.close()
         raise
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read from ``rest``, then the rest of it."""
+
+    def __init__(self, prefix: bytes, rest: io.BufferedReader[Any], *, owns_rest: bool) -> None:
+        self.prefix = prefix
+        self.rest = rest
+        self.owns_rest = owns_rest  # False for stdin, which is never closed
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.prefix:
+            data, self.prefix = self.prefix[: len(buffer)], self.prefix[len(buffer) :]
+        else:
+            data = self.rest.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        super().close()
+        if self.owns_rest:
+            self.rest.close()
+
+
+def _close(stream: BinaryIO) -> None:
+    """Close a stream and what it wraps (GzipFile leaves a passed-in fileobj open)."""
+    inner = getattr(stream, "fileobj", None)
+    stream.close()
+    if inner is not None:
+        inner.close()
 
 
 def _reason(exc: BaseException) -> str:
@@ -185,12 +234,17 @@ def _batch(source: str, number: int, pos: int, block: bytes, cap: int) -> LineBa
         parts = [p[:-1] if p.endswith("\r") else p for p in parts]
     if parts and max(map(len, parts)) > (cap if raw_parts is None else cap // 4):
         for i, text in enumerate(parts):
-            raw = raw_parts[i] if raw_parts is not None else None
-            size = len(text) if raw is None else len(raw)
-            if size > cap:
-                cut = _cut_at_char_boundary(raw if raw is not None else text.encode(), cap)
-                parts[i], _ = _decode(cut)
+            # The cap counts the line's bytes without its line ending (LF or CRLF).
+            raw = raw_parts[i] if raw_parts is not None else text.encode("ascii")
+            if len(raw) - raw.endswith(b"\r") > cap:
+                parts[i], bad = _decode(_cut_at_char_boundary(raw, cap))
                 truncated.add(i)
+                # Flag what is kept: the skipped rest of a long line is never decoded
+                # when it spans reads, so flagging it here would depend on chunking.
+                if bad:
+                    invalid.add(i)
+                else:
+                    invalid.discard(i)
     return LineBatch(source, number, parts, offsets, frozenset(truncated), frozenset(invalid))
 
 
@@ -204,7 +258,8 @@ def read_batches(
     """Yield every line of ``source`` in batches; raises InputError if it cannot be opened.
 
     A read error part-way (a truncated .gz) raises InputError after the lines
-    read so far have been yielded, so none of them is lost. Memory stays
+    read so far have been yielded, so none of them is lost (the line the damage
+    cut in two is yielded too, flagged truncated). Memory stays
     bounded by the chunk size plus the line cap, however long a line is.
     """
     if max_line_bytes < 1:
@@ -219,15 +274,14 @@ def read_batches(
     buf = b""
     long_start = -1  # start of an over-long line being skipped, else -1
     long_head = b""
+    failure: BaseException | None = None  # a read error part-way (damaged .gz)
     try:
         while True:
             try:
                 chunk = read(CHUNK_BYTES)
             except (OSError, EOFError, zlib.error) as exc:
-                raise InputError(
-                    f"{name}: input ends early after line {number - 1} ({_reason(exc)}); "
-                    "the lines before it were read"
-                ) from None
+                failure = exc
+                break
             if not chunk:
                 break
             if long_start >= 0:
@@ -241,32 +295,42 @@ def read_batches(
                 chunk = chunk[newline + 1 :]
                 long_start = -1
             buf = buf + chunk if buf else chunk
-            last = buf.rfind(b"\n")
-            if last >= 0:
-                batch = _batch(name, number, pos, buf[: last + 1], cap)
+            end = buf.rfind(b"\n") + 1  # end of the last complete line, or 0
+            if end:
+                batch = _batch(name, number, pos, buf[:end], cap)
                 _count(batch, stats)
                 number += len(batch.texts)
-                pos += last + 1
-                buf = buf[last + 1 :]
+                pos += end
+                buf = buf[end:]
                 yield batch
-            if len(buf) > cap:
+            if len(buf) > cap + 1:  # cap + 1: the line may yet end in CRLF
                 long_start, long_head = pos, buf[: cap + 1]
                 pos += len(buf)
                 buf = b""
+        # The last line, even without its newline; after a read error it is
+        # kept too (flagged truncated), as zcat prints what it could decompress.
+        cut_short = failure is not None and (long_start >= 0 or bool(buf))
         if long_start >= 0:
             yield _long_line(name, number, long_start, long_head, cap, stats)
             number += 1
         elif buf:
             batch = _batch(name, number, pos, buf + b"\n", cap)
+            if cut_short:
+                batch.truncated = frozenset({0})
             _count(batch, stats)
             number += 1
             pos += len(buf)
             yield batch
+        if failure is not None:
+            kept = (f"line {number - 1} is cut short, the lines before it were read"
+                    if cut_short else "the lines before it were read")
+            raise InputError(f"{name}: input ends early after line {number - 1} "
+                             f"({_reason(failure)}); {kept}")
     finally:
         stats.lines += number - 1
         stats.bytes += pos
         if not source.is_stdin:
-            stream.close()
+            _close(stream)
 
 
 def _count(batch: LineBatch, stats: ReadStats) -> None:
@@ -274,11 +338,13 @@ def _count(batch: LineBatch, stats: ReadStats) -> None:
     stats.invalid_utf8_lines += len(batch.invalid_utf8)
 
 
-def _long_line(name: str, number: int, start: int, head: bytes, cap: int, stats: ReadStats) -> LineBatch:
-    text, bad = _decode(_cut_at_char_boundary(head, cap) if len(head) > cap else head)
+def _long_line(name: str, number: int, start: int, head: bytes, cap: int,
+               stats: ReadStats) -> LineBatch:
+    text, bad = _decode(_cut_at_char_boundary(head, cap))  # head is cap + 1 bytes
     stats.truncated_lines += 1
     stats.invalid_utf8_lines += int(bad)
-    return LineBatch(name, number, [text.rstrip("\r")], [start], frozenset({0}),
+    # No rstrip("\r"): the line's end was cut off, so a CR here is content.
+    return LineBatch(name, number, [text], [start], frozenset({0}),
                      frozenset({0}) if bad else frozenset())
 
 
