@@ -58,7 +58,7 @@ class Environment:
 
         isatty = self.stderr_isatty if stderr else self.stdout_isatty
         color = self.colors_for(isatty)
-        return Console(
+        console = Console(
             file=self.stderr if stderr else self.stdout,
             force_terminal=color,
             no_color=not color,
@@ -69,6 +69,10 @@ class Environment:
             soft_wrap=not isatty,
             width=None if isatty else 4096,
         )
+        # Rich's default on_broken_pipe dup2()s /dev/null over fd 1 and raises
+        # SystemExit(1), the code for "anomalies found"; ours stops quietly.
+        console.on_broken_pipe = _output_closed  # type: ignore[method-assign]
+        return console
 
     def notice(self, message: str) -> None:
         """A one-line message on stderr (suppressed by -q)."""
@@ -80,6 +84,12 @@ class Environment:
         """One line; file names and other text from outside are escaped."""
         self.stderr.write(f"logsentry: error: {escape_text(message)}\n")
         self.stderr.flush()
+
+
+def _output_closed() -> None:
+    from logsentry.errors import OutputClosed
+
+    raise OutputClosed
 
 
 def _isatty(stream: TextIO) -> bool:

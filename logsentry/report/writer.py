@@ -100,16 +100,5 @@ class TextWriter:
 
 
 def _console(env: Environment) -> Console:
-    """A console that raises OutputClosed on a broken pipe.
-
-    Rich's default ``on_broken_pipe`` dup2()s /dev/null over fd 1 and raises
-    SystemExit(1), which would bypass the CLI's handler and exit 1, the code
-    for "anomalies found".
-    """
-    console = env.console()
-    console.on_broken_pipe = _output_closed  # type: ignore[method-assign]
-    return console
-
-
-def _output_closed() -> None:
-    raise OutputClosed
+    """The environment's console (it raises OutputClosed on a broken pipe)."""
+    return env.console()

@@ -259,6 +259,32 @@ def read_batches(
 
     A read error part-way (a truncated .gz) raises InputError after the lines
     read so far have been yielded, so none of them is lost (the line the damage
+    cut in two is yielded too, flagged truncated). Memory stays bounded by the
+    chunk size plus the line cap, however long a line is. A UTF-8 byte-order
+    mark at the start is not part of line 1's text (its bytes still count in
+    offsets).
+    """
+    batches = _read_batches(source, max_line_bytes=max_line_bytes, force=force, stats=stats)
+    first = next(batches, None)
+    if first is None:
+        return
+    if first.texts and first.texts[0].startswith("\ufeff"):
+        first.texts[0] = first.texts[0][1:]
+    yield first
+    yield from batches
+
+
+def _read_batches(
+    source: Source,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    force: bool = False,
+    stats: ReadStats | None = None,
+) -> Iterator[LineBatch]:
+    """Yield every line of ``source`` in batches; raises InputError if it cannot be opened.
+
+    A read error part-way (a truncated .gz) raises InputError after the lines
+    read so far have been yielded, so none of them is lost (the line the damage
     cut in two is yielded too, flagged truncated). Memory stays
     bounded by the chunk size plus the line cap, however long a line is.
     """

@@ -899,3 +899,10 @@ def test_dev_null_is_empty_and_dev_zero_is_binary() -> None:
     assert read("/dev/null")[0] == []
     with pytest.raises(InputError, match="--force"):
         next(read_batches(Source("/dev/zero")))
+
+
+def test_utf8_bom_is_not_part_of_the_first_line_but_counts_in_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "bom.log"
+    path.write_bytes(b"\xef\xbb\xbffirst\nsecond\n")
+    lines = list(iter_lines(read_batches(Source(str(path)))))
+    assert lines == [(1, 0, "first"), (2, 9, "second")]
