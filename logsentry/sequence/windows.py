@@ -17,6 +17,7 @@ up to ``max_session_records`` with ``session = None``.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ from logsentry.errors import ConfigError
 from logsentry.types import LogRecord, Sequence
 
 AUTO_FIXED_SIZE = 100  # window for "auto" when the format has no session id
+MIN_WINDOW_SECONDS = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,8 @@ class WindowSpec:
                     return cls("sliding", size=size, step=step)
             elif kind == "time":
                 seconds = float(arg)
-                if seconds > 0:
+                # Below a millisecond, epoch / seconds overflows to inf (time:1e-300 crashed).
+                if MIN_WINDOW_SECONDS <= seconds < math.inf:
                     return cls("time", seconds=seconds)
         except ValueError:
             pass
@@ -109,7 +112,10 @@ class SessionKey:
         rest = pattern[len(literal):]
         if rest[:1] in {"?", "*", "{"} and literal:
             literal = literal[:-1]  # the last literal character is optional
-        self.prefix = literal if len(literal) >= 2 and not rest.startswith("+") else ""
+        # With an alternation a match need not start with the literal ("sid=\w+|id=\w+"
+        # matched nothing but "sid=..."); any "|" turns the shortcut off, to be safe.
+        usable = len(literal) >= 2 and not rest.startswith("+") and "|" not in pattern
+        self.prefix = literal if usable else ""
 
     def find(self, text: str) -> str | None:
         if self.prefix:
@@ -125,8 +131,9 @@ class SessionKey:
 
     def __call__(self, record: LogRecord) -> str | None:
         found = self.find(record.headline)
-        if found is None and isinstance(record.header, str) and record.header is not record.headline:
-            found = self.find(record.header)
+        header = record.header
+        if found is None and isinstance(header, str) and header is not record.headline:
+            found = self.find(header)
         elif found is None and isinstance(record.header, dict):
             for value in record.header.values():
                 if isinstance(value, str) and (found := self.find(value)) is not None:
