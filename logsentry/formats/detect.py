@@ -1,4 +1,11 @@
-"""``--log-format auto``: pick the format whose header matches most sample lines."""
+"""``--log-format auto``: pick the format whose header matches most sample lines.
+
+On a tie the earlier format in the candidate list wins: user formats, then the
+built-ins in registry order, where a generic format comes before the system
+formats that share its header (``syslog`` before ``linux``, ``mac``,
+``openssh``; ``thunderbird`` before ``spirit``). The tied ones are named in
+the message, since they differ in Drain settings and masks, not in header.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ class Detection:
     format: LogFormat
     matched: int
     sampled: int
+    also: tuple[str, ...] = ()  # other formats that matched exactly as many lines
 
     def describe(self) -> str:
         if self.sampled == 0:
@@ -25,8 +33,9 @@ class Detection:
         if self.format.kind == "raw":
             return (f"log format: raw (no known header matched over half of {self.sampled} "
                     "sample lines); use --log-format or add a format to the config file")
+        also = f", as for {', '.join(self.also)}" if self.also else ""
         return (f"log format: {self.format.name} ({self.matched}/{self.sampled} sample lines "
-                "match); use --log-format to choose another")
+                f"match{also}); use --log-format to choose another")
 
 
 def detect_format(sample: Sequence[str], candidates: Sequence[LogFormat]) -> Detection:
@@ -36,6 +45,7 @@ def detect_format(sample: Sequence[str], candidates: Sequence[LogFormat]) -> Det
         return Detection(get_format("raw"), 0, 0)
     best: LogFormat | None = None
     best_hits = 0
+    tied: list[str] = []
     for fmt in candidates:
         if fmt.kind == "raw":
             continue
@@ -44,11 +54,13 @@ def detect_format(sample: Sequence[str], candidates: Sequence[LogFormat]) -> Det
         else:
             match = fmt.regex.match
             hits = sum(1 for t in lines if match(t))
-        if hits > best_hits:  # strict: earlier (more specific, or user) formats win ties
-            best, best_hits = fmt, hits
+        if hits > best_hits:  # strict: earlier (user, or generic) formats win ties
+            best, best_hits, tied = fmt, hits, []
+        elif hits == best_hits and best is not None:
+            tied.append(fmt.name)
     if best is None or best_hits < MIN_SHARE * len(lines):
         return Detection(get_format("raw"), best_hits, len(lines))
-    return Detection(best, best_hits, len(lines))
+    return Detection(best, best_hits, len(lines), tuple(tied))
 
 
 def _is_json_object(text: str) -> bool:
