@@ -154,7 +154,8 @@ class Pipeline:
             yield from sequencer.flush()
 
     def resolved_window(self) -> WindowSpec:
-        return self.window.resolve(self.session_key() is not None)
+        return self.window.resolve(self.session_key() is not None,
+                                   self.settings.max_session_records)
 
     def close(self) -> None:
         """Persist the parser state (template ids stay stable across runs)."""

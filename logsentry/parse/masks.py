@@ -29,19 +29,28 @@ _B = r"(?<![\w])"
 _E = r"(?![\w])"
 _H = r"[0-9a-fA-F]+"
 
+# Addresses (MAC, IPv6, dashed host names) are made of the same characters as
+# timestamps and ids; masks that could match inside one refuse neighbours of
+# ':' '.' '-' as well as word characters.
+_AB = r"(?<![\w:.-])"
+_AE = r"(?![\w:.-])"
+
 DEFAULT_MASKS: tuple[MaskSpec, ...] = (
     MaskSpec("TS", _B + r"\d+-\d+-\d+T\d+:\d+:\d+(?:[.,]\d+)?(?:Z|[+-]\d+(?::\d+)?)?" + _E),
-    MaskSpec("DATE", _B + r"\d+-\d+-\d+" + _E),
-    MaskSpec("TIME", _B + r"\d+:\d+:\d+(?:[.,]\d+)?" + _E),
-    MaskSpec("KLOG", _B + r"[IWEF]0" + _E),  # a klog/glog header inside a message: I0301
-    MaskSpec("UUID", _B + f"{_H}-{_H}-{_H}-{_H}-{_H}" + _E),
+    MaskSpec("DATE", _AB + r"\d+-\d+-\d+" + _AE),
+    MaskSpec("TIME", _AB + r"\d+:\d+:\d+(?:[.,]\d+)?" + _AE),
+    MaskSpec("KLOG", _AB + r"[IWEF]0" + _AE),  # a klog/glog header inside a message: I0301
+    MaskSpec("UUID", _AB + f"{_H}-{_H}-{_H}-{_H}-{_H}" + _AE),
     MaskSpec("BLK", _B + r"blk_-?\d+" + _E),
     MaskSpec("URL", _B + r"[a-zA-Z][\w+.-]*://[^\s\"'<>]+"),
     MaskSpec("IP", r"(?<![\w.])\d+\.\d+\.\d+\.\d+(?::\d+)?(?![\w.])"),
-    MaskSpec("HOSTPORT", r"(?<![\w.])[a-zA-Z][\w-]*(?:\.[\w-]+)+:\d+" + _E),
+    MaskSpec("HOSTPORT", r"(?<![\w.])[a-zA-Z0-9][\w-]*(?:\.[\w-]+)+:\d+" + _E),
     MaskSpec("PATH", r"(?<![\w.])(?:[A-Za-z]:)?(?:/[\w.~+@-]+){2,}/?"),
     MaskSpec("HEX", _B + r"0[xX][0-9a-fA-F]+" + _E),
-    MaskSpec("HEXID", _B + r"(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}" + _E),
+    # Hex ids: hex digits and letters mixed, at least 4 characters after digit
+    # collapsing (0244c22c -> 0c0c), so short words like ec2 or be2 stay words;
+    # a mostly-numeric id can collapse below that (001061dc -> 0dc) and stay.
+    MaskSpec("HEXID", _B + r"(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{4,}" + _E),
     MaskSpec("NUM", r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]*\w)"),
 )
 

@@ -5,9 +5,10 @@ call its ``drain.add_log_message`` on text masked by our single-pass masker.
 What Drain sees is a function of the message with its digit runs collapsed
 (see masks.py), so a collapsed message seen before maps to the same cluster
 without masking or a tree search: adding an identical message to its own
-cluster cannot change the template, so the cache only skips work. It is
-bounded (cleared when full). One consequence: a repeated message keeps the
-template id it first got, even if a better-fitting cluster appears later.
+cluster cannot change the template. It is bounded (cleared when full). One
+consequence: a repeated message keeps the template id it first got, even if
+a better-fitting cluster appears later; the most recent 50,000 of these pins
+are saved with the parser state, so that holds across restarts too.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from drain3.drain import LogCluster
 
 CACHE_LIMIT = 200_000
+PERSISTED_CACHE = 50_000  # collapsed-message -> template id pins kept in the state file
 _DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
 
 
@@ -91,12 +93,30 @@ class TemplateParser:
             self.drain.clusters_counter = 0
             self.warnings.append(_move_aside(path, f"is corrupt ({exc})"))
             return
+        self._restore_cache(data.get("cache"))
         if data.get("settings") != self._settings:
             self.warnings.append(
                 f"parser state {path.name} was built with other masks or Drain settings; "
                 "its template ids are kept, new templates may overlap old ones "
                 "(use another --profile to start fresh)"
             )
+
+    def _restore_cache(self, entries: object) -> None:
+        """Repeated messages keep the cluster they got before the restart.
+
+        Without this, a restarted parser would let Drain search again, and a
+        message could move to a cluster created after it was first seen.
+        Malformed entries are skipped: the cache only pins, it never decides.
+        """
+        if not isinstance(entries, list):
+            return
+        clusters = self.drain.id_to_cluster
+        for entry in entries:
+            if (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+                    and isinstance(entry[1], int)):
+                cluster = clusters.get(entry[1])
+                if cluster is not None:
+                    self._cache[entry[0]] = cluster
 
     def _render(self, cluster: LogCluster) -> str:
         tokens = cluster.log_template_tokens
@@ -187,7 +207,11 @@ class TemplateParser:
 
     def save(self) -> None:
         if self.state_file is not None:
-            save_state(self.state_file, dump_drain(self.drain, self._settings))
+            data = dump_drain(self.drain, self._settings)
+            # The most recent entries (dicts keep insertion order), bounded.
+            recent = list(self._cache.items())[-PERSISTED_CACHE:]
+            data["cache"] = [[key, cluster.cluster_id] for key, cluster in recent]
+            save_state(self.state_file, data)
 
 
 _WILD = re.compile(r"<[A-Za-z*][\w*-]*>")
@@ -216,8 +240,10 @@ def extract_params(message: str, template: str) -> list[str]:
         if token == template_token:
             continue
         m = _token_regex(template_token).match(token)
-        if m is None or not m.groups():
+        if m is None:
             params.append(token)
+        elif not m.groups():
+            continue  # a literal word whose digits differ (10000ms vs the template's 0ms)
         else:
             params.extend(g for g in m.groups() if g)
     return params

@@ -147,8 +147,14 @@ def load_state(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         return None, _move_aside(path, f"cannot be read ({exc})")
+    except IsADirectoryError:
+        raise StateError(f"parser state {path} is a directory; move it away") from None
+    except OSError as exc:
+        # Not corrupt, just unreadable (permissions): the operator must decide.
+        raise StateError(f"cannot read parser state {path}: {exc.strerror}; fix its "
+                         "permissions or use another --profile") from None
     try:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("format") != FORMAT:

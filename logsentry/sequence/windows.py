@@ -65,10 +65,13 @@ class WindowSpec:
             "or time:SECONDS"
         )
 
-    def resolve(self, has_session_key: bool) -> WindowSpec:
+    def resolve(self, has_session_key: bool, max_records: int = AUTO_FIXED_SIZE) -> WindowSpec:
+        """``auto`` becomes session windows, or fixed windows within the record cap."""
         if self.kind != "auto":
             return self
-        return WindowSpec("session") if has_session_key else WindowSpec("fixed", AUTO_FIXED_SIZE)
+        if has_session_key:
+            return WindowSpec("session")
+        return WindowSpec("fixed", size=max(1, min(AUTO_FIXED_SIZE, max_records)))
 
     def __str__(self) -> str:
         if self.kind == "fixed":
@@ -342,7 +345,13 @@ Sequencer = SessionSequencer | FixedSequencer | SlidingSequencer | TimeSequencer
 def make_sequencer(spec: WindowSpec, source: str, key: SessionKey | None,
                    limits: Limits | None = None) -> Sequencer:
     limits = limits or Limits()
-    spec = spec.resolve(key is not None)
+    spec = spec.resolve(key is not None, limits.max_session_records)
+    if spec.kind in {"fixed", "sliding"} and spec.size > limits.max_session_records:
+        raise ConfigError(
+            f"--window {spec}: windows of more than max_session_records "
+            f"({limits.max_session_records:,}) records would be held in memory; "
+            "raise max_session_records in the config if you mean it"
+        )
     if spec.kind == "session":
         return SessionSequencer(source, key, limits)
     if spec.kind == "fixed":

@@ -207,7 +207,7 @@ def test_version_strings(shared_data: Path, system: str, needle: str, expected: 
     assert mask("upgraded to 10.2.0.1") == "upgraded to <IP>"
 
 
-# --- known false matches (masks.py is the lead's; these pin the bugs) ----------------------
+# --- masks must not match inside addresses (MAC, IPv6, dashed host names) ------------------
 
 FALSE_MATCHES = [
     # KLOG's [IWEF]0 matches the hex bytes "E0"/"F0" of MAC and IPv6 addresses.
@@ -223,8 +223,6 @@ FALSE_MATCHES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="masks.py: mask matches inside a host name / MAC / IPv6 "
-                                       "address (reported to the lead)")
 @pytest.mark.parametrize(("system", "needle", "name"), FALSE_MATCHES)
 def test_masks_do_not_match_inside_addresses(shared_data: Path, system: str, needle: str,
                                              name: str) -> None:

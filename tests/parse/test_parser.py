@@ -211,8 +211,6 @@ def test_extract_params_rebuilds_every_real_message(shared_data: Path, system: s
         assert rebuild(template, params).split() == message.split()
 
 
-@pytest.mark.xfail(strict=True, reason="parser.py extract_params: a literal word whose digits "
-                                       "were collapsed (10000ms vs 0ms) is returned as a parameter")
 def test_extract_params_skips_words_that_differ_only_by_collapsed_digits() -> None:
     template = "Expiring session <HEX>, timeout of 0ms exceeded"
     assert extract_params("Expiring session 0x24ede63a01b003b, timeout of 10000ms exceeded",

@@ -261,7 +261,7 @@ def test_sliding_windows_own_what_is_new() -> None:
     assert [s.owned_lines for s in seqs] == [[1, 2, 3, 4], [5, 6], [7, 8], [9, 10], [11]]
 
 
-@pytest.mark.parametrize(("size", "step"), [(50, 7), (64, 64), (100, 1), (3, 2), (2000, 5)])
+@pytest.mark.parametrize(("size", "step"), [(50, 7), (64, 64), (100, 1), (3, 2), (1000, 5)])
 def test_sliding_windows_on_hdfs(shared_data: Path, size: int, step: int) -> None:
     records = hdfs()
     seqs = run(records, f"sliding:{size},{step}")
@@ -378,11 +378,11 @@ def test_sequence_ids_are_deterministic_and_distinct(shared_data: Path) -> None:
     records = hdfs()
     for window, key in [("session", hdfs_key()), ("fixed:7", None), ("sliding:10,3", None),
                         ("time:60", None)]:
-        first = run(records, window, key, Limits(max_session_records=5))
-        again = run(records, window, key, Limits(max_session_records=5))
+        first = run(records, window, key, Limits(max_session_records=12))
+        again = run(records, window, key, Limits(max_session_records=12))
         assert [s.sequence_id for s in first] == [s.sequence_id for s in again]
         assert len({s.sequence_id for s in first}) == len(first)
-        other = run(records, window, key, Limits(max_session_records=5), source="other.log")
+        other = run(records, window, key, Limits(max_session_records=12), source="other.log")
         assert not {s.sequence_id for s in first} & {s.sequence_id for s in other}
 
 
@@ -440,7 +440,12 @@ def test_every_record_is_owned_by_exactly_one_sequence(seed: int) -> None:
         limits = Limits(max_open_sessions=rng.randint(1, 6),
                         max_session_records=rng.randint(1, 10),
                         max_buffered_records=rng.randint(1, 25))
-        spec = WindowSpec.parse(window).resolve(key is not None)
+        spec = WindowSpec.parse(window).resolve(key is not None, limits.max_session_records)
+        if spec.kind in {"fixed", "sliding"} and spec.size > limits.max_session_records:
+            # Explicit windows bigger than the record cap are refused, never silently held.
+            with pytest.raises(ConfigError, match="max_session_records"):
+                run(records, window, key, limits)
+            continue
         seqs = run(records, window, key, limits)
         context = (seed, window, limits, len(records))
         assert_partition(seqs, records)
@@ -467,3 +472,16 @@ def test_every_record_is_owned_by_exactly_one_sequence(seed: int) -> None:
                 for s in batched] == \
             [(s.sequence_id, s.session, s.owned_from, [id(r) for r in s.records])
              for s in seqs], context
+
+
+def test_explicit_windows_bigger_than_the_record_cap_are_refused() -> None:
+    with pytest.raises(ConfigError, match="max_session_records"):
+        make_sequencer(WindowSpec.parse("fixed:5000"), "x.log", None, Limits())
+    with pytest.raises(ConfigError, match="max_session_records"):
+        make_sequencer(WindowSpec.parse("sliding:2000,10"), "x.log", None, Limits())
+
+
+def test_auto_window_without_session_id_stays_within_the_record_cap() -> None:
+    assert WindowSpec.parse("auto").resolve(False) == WindowSpec("fixed", size=100)
+    assert WindowSpec.parse("auto").resolve(False, 40) == WindowSpec("fixed", size=40)
+    assert WindowSpec.parse("auto").resolve(True, 40) == WindowSpec("session")
