@@ -220,9 +220,21 @@ class SessionSequencer:
         max_open = limits.max_open_sessions
         max_buffered = limits.max_buffered_records
         find = key.find
+        prefix = key.prefix
+        match = key.regex.match
+        group = key.group
         buffered = self.buffered
         for record in records:
-            session = find(record.headline)
+            if prefix:  # key.find, inlined for the common case: the first occurrence matches
+                headline = record.headline
+                at = headline.find(prefix)
+                if at < 0:
+                    session = None
+                else:
+                    m = match(headline, at)
+                    session = m.group(group) if m is not None else find(headline)
+            else:
+                session = find(record.headline)
             if session is None:
                 self.buffered = buffered
                 out.extend(self.add(record))  # looks in the header too, else a loose record
