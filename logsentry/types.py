@@ -133,3 +133,22 @@ class ReadStats:
     invalid_utf8_lines: int = 0
     truncated_lines: int = 0
     skipped_sources: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Verdict:
+    """What the detector concluded about one sequence, and why."""
+
+    sequence: Sequence
+    verdict: str  # "anomalous" or "normal"
+    score: float  # the deciding model's anomaly score (higher = more anomalous)
+    routed: str  # "known" or "evolved" (unlike anything the small model was trained on)
+    decided_by: str  # "small_model" (later: "llm", "cache", "small_model_fallback")
+    model: str  # bundle name and version
+    evidence: list[int] = field(default_factory=list)  # line numbers that drove the score
+    explanation: str | None = None
+    unseen_templates: int = 0  # templates the model never saw in training
+
+    @property
+    def anomalous(self) -> bool:
+        return self.verdict == "anomalous"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from logsentry.parse import extract_params
-from logsentry.types import LogRecord, Sequence
+from logsentry.types import LogRecord, Sequence, Verdict
 
 
 def record_dict(record: LogRecord, *, params: bool = True) -> dict[str, Any]:
@@ -38,6 +38,26 @@ def sequence_dict(seq: Sequence) -> dict[str, Any]:
         "template_ids": seq.template_ids,
         "start": seq.records[0].timestamp,
         "end": seq.records[-1].timestamp,
+    }
+
+
+def verdict_dict(v: Verdict) -> dict[str, Any]:
+    """The verdict schema (stable, documented in the README)."""
+    seq = v.sequence
+    return {
+        "sequence_id": seq.sequence_id,
+        "source": seq.source,
+        "lines": seq.lines,
+        "session": seq.session,
+        "window": seq.window,
+        "verdict": v.verdict,
+        "score": round(float(v.score), 6),
+        "routed": v.routed,
+        "decided_by": v.decided_by,
+        "explanation": v.explanation,
+        "evidence": v.evidence,
+        "model": v.model,
+        "unseen_templates": v.unseen_templates,
     }
 
 
