@@ -63,6 +63,7 @@ class Settings:
     window: str = "auto"  # session where the format has a session id, else fixed:100
     session_key: str = ""  # overrides the format's session regex when set
     profile: str = ""  # parser state profile; default: the log format's name
+    model: str = ""  # model bundle; default: the active one (`logsentry models use`)
     max_line_bytes: int = 64 * 1024
     color: str = "auto"
     multiline: bool = True

@@ -271,3 +271,13 @@ def test_bad_builtin_style_format_is_a_config_error() -> None:
         LogFormat("x", "broken", r"(?P<content>[")
     with pytest.raises(ConfigError, match="content"):
         LogFormat("x", "no content", r"(?P<message>.*)")
+
+
+def test_hdfs_keeps_a_terminating_responder_apart_from_an_interrupted_one() -> None:
+    from logsentry.parse import DEFAULT_MASKS, TemplateParser
+
+    fmt = get_format("hdfs")
+    parser = TemplateParser(masks=fmt.masks + DEFAULT_MASKS, sim_th=fmt.sim_th, depth=fmt.depth)
+    normal = parser.add("PacketResponder 1 for block blk_123 terminating")[0]
+    broken = parser.add("PacketResponder 2 for block blk_456 Interrupted.")[0]
+    assert normal != broken
