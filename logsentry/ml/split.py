@@ -44,7 +44,7 @@ class Split:
         order = np.arange(n)
         if self.kind == "random":
             order = np.random.default_rng(self.seed).permutation(n)
-        cut = int(round(n * self.fraction))
+        cut = round(n * self.fraction)
         return np.sort(order[:cut]), np.sort(order[cut:])
 
     def __str__(self) -> str:
