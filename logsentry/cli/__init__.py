@@ -16,12 +16,14 @@ from typing import Annotated
 import typer
 
 from logsentry import __version__
-from logsentry.cli import completions_cmd, config_cmd
+from logsentry.cli import completions_cmd, config_cmd, models_cmd
 from logsentry.cli.formats_cmd import formats
 from logsentry.cli.parse_cmd import parse
 from logsentry.cli.sample_cmd import sample
+from logsentry.cli.scan_cmd import scan
 from logsentry.cli.sequences_cmd import sequences
 from logsentry.cli.templates_cmd import templates
+from logsentry.cli.train_cmd import train
 from logsentry.errors import LogsentryError, OutputClosed
 from logsentry.status import ExitCode
 
@@ -68,13 +70,16 @@ def _root(
     ctx.with_resource(_closed_pipe_is_quiet())
 
 
+app.command("scan")(scan)
 app.command("parse")(parse)
 app.command("templates")(templates)
 app.command("sequences")(sequences)
 app.command("formats")(formats)
 app.command("sample")(sample)
+app.command("train")(train)
 app.command("completions")(completions_cmd.completions)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(models_cmd.app, name="models")
 
 
 def _silence_stdout() -> None:

@@ -44,7 +44,7 @@ class Split:
         order = np.arange(n)
         if self.kind == "random":
             order = np.random.default_rng(self.seed).permutation(n)
-        cut = round(n * self.fraction)
+        cut = int(n * self.fraction)  # floor: 11,501 blocks at 0.8 -> 9,200 train, 2,301 test
         return np.sort(order[:cut]), np.sort(order[cut:])
 
     def __str__(self) -> str:

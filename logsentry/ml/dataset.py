@@ -1,0 +1,60 @@
+"""Labeled (or unlabeled) sequence sets for train and eval, from the product's own pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from logsentry.embed import TemplateVectors
+from logsentry.errors import InputError
+from logsentry.ml.features import SequenceArrays, sequence_arrays
+from logsentry.ml.labels import line_label, load_session_labels
+from logsentry.pipeline import Pipeline
+from logsentry.types import Sequence
+
+
+@dataclass
+class SequenceSet:
+    sequences: list[Sequence]  # in time order
+    y: np.ndarray | None  # 1 = anomalous; None when unlabeled
+    unlabeled_dropped: int = 0  # sessions missing from the label file
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+
+def collect(pipe: Pipeline, inputs: list[str], *, labels: Path | None = None,
+            label_field: str = "") -> SequenceSet:
+    """All sequences of ``inputs``, ordered in time, with labels if asked for.
+
+    With a session label file the order is the file's (first appearance);
+    otherwise the order sequences start in their source.
+    """
+    sequences = list(pipe.sequences(inputs))
+    if labels is not None:
+        by_session = load_session_labels(labels)
+        keyed = {s.session: s for s in sequences if s.session is not None}
+        ordered = [keyed[k] for k in by_session if k in keyed]
+        dropped = len(sequences) - len(ordered)
+        if not ordered:
+            raise InputError(f"{labels}: none of its session ids occur in the input "
+                             "(is --window session, and the session key, right?)")
+        y = np.array([by_session[s.session] for s in ordered if s.session is not None],
+                     dtype=np.int64)
+        return SequenceSet(ordered, y, dropped)
+    sources = {name: i for i, name in enumerate(dict.fromkeys(s.source for s in sequences))}
+    sequences.sort(key=lambda s: (sources[s.source], s.records[0].line))
+    if label_field:
+        y = np.array([line_label(s, label_field) for s in sequences], dtype=np.int64)
+        return SequenceSet(sequences, y)
+    return SequenceSet(sequences, None)
+
+
+def arrays_for(sequences: list[Sequence], vectors: TemplateVectors, max_len: int,
+               template_of: Callable[[int], str | None]) -> SequenceArrays:
+    """Arrays using each template id's current (most general) template text."""
+    lists = [[template_of(r.template_id) or r.template for r in s.records] for s in sequences]
+    return sequence_arrays(lists, vectors.vectors, max_len=max_len)

@@ -1,0 +1,154 @@
+"""Train a bundle from sequences: supervised (LogMoE) or unlabeled (normal memory).
+
+Both kinds also get the router (autoencoder over sequence means) and the
+list of templates seen in training (for ``unseen`` routing), plus the
+vectors of those templates, so scanning known templates never needs the
+sentence encoder. Thresholds are chosen automatically: the LogMoE decision
+threshold by best F1 on the last ``VALID_FRACTION`` of the training part
+(chronological), the router's as a quantile of its training errors, the
+memory's from its own training scores (no labels).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from logsentry import __version__
+from logsentry.embed import ENCODER_ID
+from logsentry.ml.bundle import Bundle, BundleWriter
+from logsentry.ml.features import SequenceArrays
+from logsentry.ml.logmoe import LogMoEConfig, LogMoEScorer, export_logmoe, train_logmoe
+from logsentry.ml.memory import MemoryConfig, NormalMemory
+from logsentry.ml.router import RouterConfig, export_router, train_router
+from logsentry.ml.threshold import best_f1_threshold
+
+VALID_FRACTION = 0.1
+
+
+@dataclass
+class TrainSpec:
+    name: str
+    kind: str  # "supervised" or "unlabeled"
+    max_len: int
+    log_format: str
+    window: str
+    data: dict[str, Any] = field(default_factory=dict)  # inputs, labels, split, counts
+    logmoe: LogMoEConfig = field(default_factory=LogMoEConfig)
+    router: RouterConfig = field(default_factory=RouterConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+
+
+def _versions() -> dict[str, str]:
+    import onnxruntime
+
+    versions = {"logsentry": __version__, "python": platform.python_version(),
+                "onnxruntime": onnxruntime.__version__}
+    try:
+        import torch
+
+        versions["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover - training needs torch
+        pass
+    return versions
+
+
+def train_bundle(
+    spec: TrainSpec,
+    arrays: SequenceArrays,
+    y: np.ndarray | None,
+    target: Path,
+    *,
+    notice: Callable[[str], None] = lambda _m: None,
+    test: tuple[SequenceArrays, np.ndarray | None] | None = None,
+) -> Bundle:
+    """Train on ``arrays`` (already the training part, in time order) and write the bundle."""
+    if len(arrays) < 10:
+        from logsentry.errors import InputError
+
+        raise InputError(f"only {len(arrays)} sequences to train on; need at least 10")
+    writer = BundleWriter(target)
+    started = time.perf_counter()
+    try:
+        info: dict[str, Any] = {
+            "name": spec.name,
+            "kind": spec.kind,
+            "embedding": {"encoder": ENCODER_ID, "max_len": spec.max_len},
+            "log_format": spec.log_format,
+            "window": spec.window,
+            "data": spec.data,
+            "versions": _versions(),
+        }
+        notice(f"training the router on {len(arrays):,} sequences")
+        router, router_threshold = train_router(arrays.mean, spec.router)
+        export_router(router, writer.path("router.onnx"))
+        info["router"] = {"threshold": float(router_threshold), "quantile": spec.router.quantile,
+                          "config": asdict(spec.router)}
+        if spec.kind == "supervised":
+            assert y is not None
+            info["logmoe"] = _train_logmoe(spec, arrays, y, writer, notice)
+        else:
+            memory = NormalMemory(spec.memory).fit(arrays)
+            memory.save(writer.path("memory.npz"))
+            info["memory"] = {"threshold": float(memory.threshold),
+                              "config": asdict(spec.memory)}
+        writer.write_json("templates.json", arrays.templates)
+        np.save(writer.path("vectors.npy"), arrays.table[1:].astype(np.float32))
+        if test is not None:
+            info["metrics"] = {"test": _held_out(writer, info, arrays.templates, *test)}
+        info["training_seconds"] = round(time.perf_counter() - started, 1)
+        return writer.commit(info)
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _train_logmoe(spec: TrainSpec, arrays: SequenceArrays, y: np.ndarray,
+                  writer: BundleWriter, notice: Callable[[str], None]) -> dict[str, Any]:
+    n = len(arrays)
+    cut = max(1, int(n * (1 - VALID_FRACTION)))
+    fit_rows, valid_rows = np.arange(cut), np.arange(cut, n)
+    if y[valid_rows].sum() == 0 or y[fit_rows].sum() == 0:
+        fit_rows = valid_rows = np.arange(n)  # too few anomalies to hold some back
+    notice(f"training LogMoE on {len(fit_rows):,} sequences "
+           f"({int(y[fit_rows].sum()):,} anomalous), {spec.logmoe.epochs} epochs")
+    model = train_logmoe(arrays.subset(fit_rows), y[fit_rows], spec.logmoe)
+    path = writer.path("logmoe.onnx")
+    export_logmoe(model, path, spec.max_len)
+    p, _ = LogMoEScorer(path).predict(arrays.subset(valid_rows))
+    choice = best_f1_threshold(p, y[valid_rows])
+    threshold = float(choice.threshold) if np.isfinite(choice.threshold) else 0.5
+    return {
+        "threshold": threshold,
+        "validation": {"sequences": len(valid_rows), "anomalous": int(y[valid_rows].sum()),
+                       "precision": float(choice.precision), "recall": float(choice.recall),
+                       "f1": float(choice.f1)},
+        "config": asdict(spec.logmoe),
+    }
+
+
+def _held_out(writer: BundleWriter, info: dict[str, Any], known: list[str],
+              arrays: SequenceArrays, y: np.ndarray | None) -> dict[str, Any]:
+    """Score the held-out part with the staged models (what scan would say)."""
+    from logsentry.ml.metrics import scores
+    from logsentry.ml.router import RouterScorer
+
+    router = RouterScorer(writer.path("router.onnx"), info["router"]["threshold"], known)
+    evolved, _errors, _unseen = router.route(arrays)
+    if info["kind"] == "supervised":
+        p, _ = LogMoEScorer(writer.path("logmoe.onnx")).predict(arrays)
+        predicted = p >= info["logmoe"]["threshold"]
+    else:
+        memory = NormalMemory.load(writer.path("memory.npz"))
+        predicted = memory.score(arrays) >= memory.threshold
+    out: dict[str, Any] = {"sequences": len(arrays),
+                           "evolved_fraction": round(float(np.mean(evolved)), 4)}
+    if y is not None:
+        out |= scores(y, predicted).as_dict()
+    return out
