@@ -17,6 +17,7 @@ import typer
 
 from logsentry import __version__
 from logsentry.cli import completions_cmd, config_cmd, models_cmd
+from logsentry.cli.eval_cmd import evaluate
 from logsentry.cli.formats_cmd import formats
 from logsentry.cli.parse_cmd import parse
 from logsentry.cli.sample_cmd import sample
@@ -77,6 +78,7 @@ app.command("sequences")(sequences)
 app.command("formats")(formats)
 app.command("sample")(sample)
 app.command("train")(train)
+app.command("eval")(evaluate)
 app.command("completions")(completions_cmd.completions)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
