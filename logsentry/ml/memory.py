@@ -38,6 +38,7 @@ from logsentry.ml.features import SequenceArrays
 from logsentry.ml.threshold import quantile_threshold
 
 FORMAT = "logsentry-normal-memory/1"
+COMMON = 0.05  # share of training sequences above which a template is not rare
 EPS = 1e-6
 
 
@@ -98,7 +99,10 @@ class NormalMemory:
         self.frequency = (counts > 0).mean(axis=0)
         c = self.config
         self.invariants = _mine_invariants(counts, c.invariant_hold, c.invariant_support)
-        self.rarity_threshold = quantile_threshold(self.rarity(arrays), c.quantile)
+        # A template found in at least COMMON of the training sequences is never "rare",
+        # whatever the quantile says (on small or uniform data it can be a common one).
+        self.rarity_threshold = max(quantile_threshold(self.rarity(arrays), c.quantile),
+                                    -float(np.log(COMMON)))
         return self
 
     # -- scoring -------------------------------------------------------------

@@ -1,0 +1,184 @@
+"""train, scan, eval and models end to end, on the project's own generated HDFS sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from logsentry.embed import ensure_encoder
+from logsentry.embed.minilm import encoder_dir
+from logsentry.sample import sample_labels, sample_lines
+from tests.cli.conftest import CallMain
+
+VERDICT_KEYS = {"sequence_id", "source", "lines", "session", "window", "verdict", "score",
+                "routed", "decided_by", "explanation", "evidence", "model", "unseen_templates"}
+
+
+@pytest.fixture(scope="module")
+def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = tmp_path_factory.mktemp("encoder-cache")
+    ensure_encoder(cache)
+    return cache
+
+
+@pytest.fixture(autouse=True)
+def warm_encoder(isolated_home: Path, encoder_cache: Path) -> None:
+    """Every test's LOGSENTRY_HOME shares one exported encoder (exporting takes ~10 s)."""
+    target = encoder_dir(isolated_home / "cache")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(encoder_dir(encoder_cache), target_is_directory=True)
+
+
+def write_sample(path: Path, blocks: int, seed: int, rate: float) -> Path:
+    path.write_text("\n".join(sample_lines(blocks, seed, rate)) + "\n", encoding="utf-8")
+    labels = path.with_suffix(".csv")
+    rows = sample_labels(blocks, seed, rate)
+    labels.write_text("BlockId,Label\n" + "".join(
+        f"{b},{'Anomaly' if bad else 'Normal'}\n" for b, bad in rows.items()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, encoder_cache: Path) -> tuple[Path, Path]:
+    """A supervised bundle trained on a generated sample (module-wide: ~15 s)."""
+    home = tmp_path_factory.mktemp("train-home")
+    target = encoder_dir(home / "cache")
+    target.parent.mkdir(parents=True)
+    target.symlink_to(encoder_dir(encoder_cache), target_is_directory=True)
+    log = write_sample(tmp_path_factory.mktemp("data") / "train.log", 400, 21, 0.12)
+    env = dict(os.environ, LOGSENTRY_HOME=str(home), OMP_WAIT_POLICY="PASSIVE")
+    done = subprocess.run(
+        [sys.executable, "-m", "logsentry", "train", str(log), "--labels",
+         str(log.with_suffix(".csv")), "--name", "demo", "--split", "chrono:0.75",
+         "--epochs", "12", "-q"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return home / "data" / "models" / "demo", log
+
+
+def test_train_writes_a_bundle_with_held_out_metrics(trained: tuple[Path, Path],
+                                                     call_main: CallMain) -> None:
+    bundle, _log = trained
+    result = call_main(["models", "show", str(bundle)])
+    assert result.code == 0, result.err
+    info = json.loads(result.out)[0]["info"]
+    assert info["kind"] == "supervised" and info["data"]["split"] == "chrono:0.75"
+    test = info["metrics"]["test"]
+    assert test["sequences"] == 100 and test["tp"] + test["fn"] >= 1
+    assert 0.0 <= info["logmoe"]["threshold"] <= 1.0
+    assert set(json.loads((bundle / "manifest.json").read_text())["files"]) >= {
+        "bundle.json", "logmoe.onnx", "router.onnx", "templates.json", "vectors.npy"}
+
+
+def test_scan_finds_the_generated_anomalies(trained: tuple[Path, Path], tmp_path: Path,
+                                            call_main: CallMain) -> None:
+    bundle, _ = trained
+    log = write_sample(tmp_path / "new.log", 150, 99, 0.1)
+    result = call_main(["scan", str(log), "--model", str(bundle), "-o", "jsonl", "-q"])
+    assert result.code == 1, result.err  # anomalies found, like grep
+    verdicts = [json.loads(line) for line in result.out.splitlines()]
+    assert len(verdicts) == 150 and all(set(v) == VERDICT_KEYS for v in verdicts)
+    labels = sample_labels(150, 99, 0.1)
+    flagged = {v["session"] for v in verdicts if v["verdict"] == "anomalous"}
+    truly = {b for b, bad in labels.items() if bad}
+    assert len(flagged & truly) >= len(truly) // 2  # most real anomalies are caught
+    assert all(v["decided_by"] == "small_model" for v in verdicts)
+    lines = sorted(n for v in verdicts for n in v["lines"])
+    assert lines == list(range(1, len(lines) + 1))  # every line in exactly one verdict
+
+
+def test_scan_text_and_only_anomalies(trained: tuple[Path, Path], tmp_path: Path,
+                                      call_main: CallMain) -> None:
+    bundle, _ = trained
+    log = write_sample(tmp_path / "new.log", 120, 5, 0.1)
+    text = call_main(["scan", str(log), "--model", str(bundle), "-q", "--color", "never"])
+    assert "ANOMALY" in text.out and "sequences," in text.out and "anomalies over the input" \
+        in text.out
+    only = call_main(["scan", str(log), "--model", str(bundle), "-o", "jsonl",
+                      "--only-anomalies", "-q"])
+    assert only.out and all(json.loads(x)["verdict"] == "anomalous"
+                            for x in only.out.splitlines())
+
+
+def test_scan_of_clean_logs_exits_0(trained: tuple[Path, Path], tmp_path: Path,
+                                    call_main: CallMain) -> None:
+    bundle, _ = trained
+    log = write_sample(tmp_path / "clean.log", 60, 3, 0.0)
+    result = call_main(["scan", str(log), "--model", str(bundle), "-o", "jsonl", "-q"])
+    flagged = [json.loads(x) for x in result.out.splitlines()
+               if json.loads(x)["verdict"] == "anomalous"]
+    assert result.code == (1 if flagged else 0)
+    assert len(flagged) <= 6  # at most a few false alarms on normal blocks
+
+
+def test_eval_reports_scores(trained: tuple[Path, Path], call_main: CallMain) -> None:
+    bundle, log = trained
+    result = call_main(["eval", str(log), "--labels", str(log.with_suffix(".csv")),
+                        "--model", str(bundle), "--split", "chrono:0.75", "-o", "json", "-q"])
+    assert result.code == 0, result.err
+    report = json.loads(result.out)[0]
+    assert report["test_sequences"] == 100
+    assert {"precision", "recall", "f1", "tp", "fp", "fn", "tn", "evolved_fraction",
+            "sequences_per_second", "test_in_train_verbatim"} <= set(report)
+
+
+def test_unlabeled_baseline_flags_unfamiliar_blocks(tmp_path: Path, call_main: CallMain) -> None:
+    normal = write_sample(tmp_path / "normal.log", 300, 8, 0.0)
+    trained = call_main(["train", str(normal), "--unlabeled", "--name", "base", "-q"])
+    assert trained.code == 0, trained.err
+    log = write_sample(tmp_path / "new.log", 100, 13, 0.15)
+    result = call_main(["scan", str(log), "--model", "base", "-o", "jsonl", "-q"])
+    verdicts = [json.loads(x) for x in result.out.splitlines()]
+    flagged = {v["session"] for v in verdicts if v["verdict"] == "anomalous"}
+    truly = {b for b, bad in sample_labels(100, 13, 0.15).items() if bad}
+    assert truly and len(flagged & truly) >= len(truly) // 2
+    assert len(flagged - truly) <= 10
+
+
+def test_bad_requests_are_one_line_errors(trained: tuple[Path, Path], tmp_path: Path,
+                                          call_main: CallMain) -> None:
+    log = write_sample(tmp_path / "x.log", 20, 1, 0.0)
+    no_name = call_main(["train", str(log), "--unlabeled"])
+    assert no_name.code == 2 and "--name" in no_name.err
+    no_labels = call_main(["train", str(log), "--name", "x"])
+    assert no_labels.code == 2 and "--unlabeled" in no_labels.err
+    missing = call_main(["scan", str(log), "--model", "nope"])
+    assert missing.code == 3 and "no model named 'nope'" in missing.err
+    assert len(missing.err.strip().splitlines()) == 1
+
+
+def test_tampered_bundle_is_refused(trained: tuple[Path, Path], tmp_path: Path,
+                                    call_main: CallMain) -> None:
+    import shutil
+
+    bundle, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle, copy)
+    (copy / "logmoe.onnx").write_bytes(b"not a model")
+    log = write_sample(tmp_path / "x.log", 10, 1, 0.0)
+    result = call_main(["scan", str(log), "--model", str(copy)])
+    assert result.code == 3 and "sha256 mismatch" in result.err
+
+
+def test_scan_does_not_import_torch(trained: tuple[Path, Path], tmp_path: Path,
+                                    isolated_home: Path) -> None:
+    bundle, _ = trained
+    log = write_sample(tmp_path / "x.log", 30, 2, 0.1)
+    code = (
+        "import sys\n"
+        "from logsentry.cli import main\n"
+        "try:\n"
+        f"    main(['scan', {str(log)!r}, '--model', {str(bundle)!r}, '-q', '-o', 'jsonl'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'transformers'})\n"
+        "sys.stderr.write(repr(heavy))\n"
+    )
+    env = dict(os.environ, LOGSENTRY_HOME=str(isolated_home), OMP_WAIT_POLICY="PASSIVE")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.stderr.strip().endswith("[]"), done.stderr[-500:]
