@@ -42,6 +42,9 @@ SplitOpt = Annotated[
 def train(
     inputs: Inputs = None,
     name: Annotated[str, typer.Option("--name", help="Name of the model bundle to write.")] = "",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the bundle to this directory instead of the data dir.",
+        show_default=False)] = None,
     labels: LabelsOpt = None,
     label_field: LabelFieldOpt = None,
     unlabeled: Annotated[bool, typer.Option("--unlabeled", help="Learn a baseline from logs "
@@ -111,7 +114,7 @@ def train(
         if y is not None and not unlabeled and int(y[train_rows].sum()) == 0:
             raise InputError("the training part has no anomalous sequences; use --unlabeled "
                              "or a larger --split fraction")
-        target = registry.models_dir(env.dirs.data) / name
+        target = out if out is not None else registry.models_dir(env.dirs.data) / name
         test = (arrays.subset(test_rows), y[test_rows] if y is not None else None) \
             if len(test_rows) else None
         bundle = train_bundle(spec, arrays.subset(train_rows),
@@ -120,8 +123,9 @@ def train(
     metrics = bundle.info.get("metrics", {}).get("test")
     summary = f"model {name} written to {bundle.path} in {time.monotonic() - started:.0f}s"
     if metrics:
-        summary += (f"; held-out {metrics['sequences']:,} sequences: "
-                    f"P {metrics['precision']:.3f} R {metrics['recall']:.3f} "
-                    f"F1 {metrics['f1']:.3f}")
+        summary += f"; held-out {metrics['sequences']:,} sequences"
+        if "f1" in metrics:
+            summary += (f": P {metrics['precision']:.3f} R {metrics['recall']:.3f} "
+                        f"F1 {metrics['f1']:.3f}")
     env.notice(summary)
     raise typer.Exit(int(run.exit_code()))

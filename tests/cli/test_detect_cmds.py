@@ -128,8 +128,10 @@ def test_eval_reports_scores(trained: tuple[Path, Path], call_main: CallMain) ->
 
 def test_unlabeled_baseline_flags_unfamiliar_blocks(tmp_path: Path, call_main: CallMain) -> None:
     normal = write_sample(tmp_path / "normal.log", 300, 8, 0.0)
-    trained = call_main(["train", str(normal), "--unlabeled", "--name", "base", "-q"])
+    trained = call_main(["train", str(normal), "--unlabeled", "--name", "base", "--split",
+                         "chrono:0.9"])
     assert trained.code == 0, trained.err
+    assert "held-out 30 sequences" in trained.err
     log = write_sample(tmp_path / "new.log", 100, 13, 0.15)
     result = call_main(["scan", str(log), "--model", "base", "-o", "jsonl", "-q"])
     verdicts = [json.loads(x) for x in result.out.splitlines()]
