@@ -184,3 +184,19 @@ def test_scan_does_not_import_torch(trained: tuple[Path, Path], tmp_path: Path,
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=300)
     assert done.stderr.strip().endswith("[]"), done.stderr[-500:]
+
+
+def test_quick_start_scan_with_the_shipped_default_bundle(tmp_path: Path,
+                                                          call_main: CallMain) -> None:
+    """The README's first command: the generated sample, the shipped default model."""
+    log = tmp_path / "sample.log"
+    log.write_text("\n".join(sample_lines()) + "\n", encoding="utf-8")
+    result = call_main(["scan", str(log), "-o", "jsonl", "-q"])
+    assert result.code == 1, result.err
+    verdicts = [json.loads(x) for x in result.out.splitlines()]
+    assert len(verdicts) == 200 and {v["model"].split("@")[0] for v in verdicts} == {"default"}
+    flagged = {v["session"] for v in verdicts if v["verdict"] == "anomalous"}
+    truly = {b for b, bad in sample_labels().items() if bad}
+    assert len(flagged & truly) >= 3 and len(flagged - truly) <= 2
+    listing = call_main(["models", "list"])
+    assert "* default" in listing.out and "shipped" in listing.out
