@@ -73,7 +73,7 @@ def evaluate(
             raise InputError(f"--split {split}: the test part is empty")
         started = time.perf_counter()
         verdicts = []
-        template_of = pipe.parser.template if pipe.parser else None
+        template_of = pipe.parser
         for start in range(0, len(test), 512):
             verdicts += detector.judge(test[start : start + 512], template_of)
         seconds = time.perf_counter() - started

@@ -77,10 +77,10 @@ def scan(
         for seq in pipe.sequences(names):
             pending.append(seq)
             if len(pending) >= BATCH:
-                report.add(detector.judge(pending, pipe.parser.template if pipe.parser else None))
+                report.add(detector.judge(pending, pipe.parser))
                 pending = []
         if pending:
-            report.add(detector.judge(pending, pipe.parser.template if pipe.parser else None))
+            report.add(detector.judge(pending, pipe.parser))
         report.finish(run)
     code = run.exit_code()
     if code == ExitCode.OK and report.anomalies:

@@ -10,7 +10,6 @@ unseen or rarest in training.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Sequence as Seq
 
 import numpy as np
@@ -22,9 +21,11 @@ from logsentry.ml.features import sequence_arrays
 from logsentry.ml.logmoe import LogMoEScorer
 from logsentry.ml.memory import NormalMemory
 from logsentry.ml.router import RouterScorer
+from logsentry.parse import TemplateParser
 from logsentry.types import Sequence, Verdict
 
 EVIDENCE_LINES = 3
+MEMO_LIMIT = 100_000  # distinct template sequences remembered (cleared when full)
 
 
 class SmallModelDetector:
@@ -39,6 +40,8 @@ class SmallModelDetector:
         self.max_len = int(embedding.get("max_len", 64))
         self.known: list[str] = list(bundle.json("templates.json"))
         self.vectors = vectors
+        self._memo: dict[tuple[object, ...], tuple[float, bool, int, tuple[int, ...]]] = {}
+        self._generation = -1
         self._seed_cache(bundle)
         self.router = RouterScorer(bundle.file("router.onnx"), float(info["router"]["threshold"]),
                                    self.known)
@@ -67,44 +70,82 @@ class SmallModelDetector:
                                          if t in missing})
 
     def judge(self, sequences: Seq[Sequence],
-              template_of: Callable[[int], str | None] | None = None) -> list[Verdict]:
+              parser: TemplateParser | None = None) -> list[Verdict]:
+        """Verdicts in order. Identical template sequences are scored once (memoised):
+        the models are deterministic, and logs repeat the same shapes endlessly.
+
+        With the ``parser``, templates are read in their current (most general) form
+        and the memo is keyed by template ids, dropped whenever a template changes.
+        """
         if not sequences:
             return []
-        lists = [[(template_of(r.template_id) if template_of else None) or r.template
-                  for r in seq.records] for seq in sequences]
-        arrays = sequence_arrays(lists, self.vectors.vectors, max_len=self.max_len)
+        if parser is not None:
+            if parser.generation != self._generation:
+                self._memo.clear()
+                self._generation = parser.generation
+            template = parser.template
+            keys: list[tuple[object, ...]] = []
+            texts: dict[tuple[object, ...], tuple[str, ...]] = {}
+            for seq in sequences:
+                ids = tuple(r.template_id for r in seq.records)
+                keys.append(ids)
+                if ids not in self._memo and ids not in texts:
+                    texts[ids] = tuple(template(r.template_id) or r.template for r in seq.records)
+        else:
+            keys = []
+            texts = {}
+            for seq in sequences:
+                words = tuple(r.template for r in seq.records)
+                keys.append(words)
+                if words not in self._memo:
+                    texts[words] = words
+        if texts:
+            self._score(list(texts), list(texts.values()))
+        verdicts = []
+        for seq, key in zip(sequences, keys, strict=True):
+            score, evolved, unseen, positions = self._memo[key]
+            anomalous = score >= self.threshold
+            verdicts.append(Verdict(
+                sequence=seq,
+                verdict="anomalous" if anomalous else "normal",
+                score=score,
+                routed="evolved" if evolved else "known",
+                decided_by="small_model",
+                model=self.model_label,
+                evidence=sorted(seq.records[i].line for i in positions
+                                if i < len(seq.records)) if anomalous else [],
+                unseen_templates=unseen,
+            ))
+        return verdicts
+
+    def _score(self, keys: list[tuple[object, ...]], texts: list[tuple[str, ...]]) -> None:
+        order = sorted(range(len(keys)), key=lambda i: len(texts[i]))  # batches of like length
+        keys = [keys[i] for i in order]
+        texts = [texts[i] for i in order]
+        arrays = sequence_arrays(texts, self.vectors.vectors, max_len=self.max_len)
         evolved, _errors, unseen = self.router.route(arrays)
-        known = set(self.known)
         if self.scorer is not None:
             scores, positions = self.scorer.predict(arrays)
         else:
             assert self.memory is not None
             scores = self.memory.score(arrays)
             positions = None
-        verdicts = []
-        for i, seq in enumerate(sequences):
-            anomalous = bool(scores[i] >= self.threshold)
+        known = set(self.known)
+        if len(self._memo) + len(keys) > MEMO_LIMIT:
+            self._memo.clear()
+        for i, key in enumerate(keys):
             if positions is not None:
-                evidence = _top_positions(seq, positions[i])
+                evidence = _top_positions(len(key), positions[i])
             else:
-                evidence = [r.line for r, t in zip(seq.records, lists[i], strict=True)
-                            if t not in known][:EVIDENCE_LINES]
-            verdicts.append(Verdict(
-                sequence=seq,
-                verdict="anomalous" if anomalous else "normal",
-                score=float(scores[i]),
-                routed="evolved" if evolved[i] else "known",
-                decided_by="small_model",
-                model=self.model_label,
-                evidence=evidence if anomalous else [],
-                unseen_templates=int(unseen[i]),
-            ))
-        return verdicts
+                evidence = tuple(j for j, t in enumerate(texts[i])
+                                 if t not in known)[:EVIDENCE_LINES]
+            self._memo[key] = (float(scores[i]), bool(evolved[i]), int(unseen[i]), evidence)
 
 
-def _top_positions(seq: Sequence, scores: np.ndarray) -> list[int]:
-    count = min(len(seq.records), scores.shape[0])
+def _top_positions(count: int, scores: np.ndarray) -> tuple[int, ...]:
+    """Indices of the records with the highest per-position anomaly scores (> 0.5)."""
+    count = min(count, scores.shape[0])
     if count == 0:
-        return []
+        return ()
     order = np.argsort(-scores[:count], kind="stable")
-    return sorted(seq.records[int(i)].line for i in order[:EVIDENCE_LINES] if scores[int(i)] > 0.5)
+    return tuple(int(i) for i in order[:EVIDENCE_LINES] if scores[int(i)] > 0.5)

@@ -73,6 +73,7 @@ class TemplateParser:
         self._rendered: dict[int, tuple[tuple[str, ...], str]] = {}
         self.new_templates = 0
         self.records = 0  # records parsed by parse_batch
+        self.generation = 0  # bumped whenever a template is created or changes
         if state_file is not None:
             self._load(state_file)
 
@@ -134,8 +135,10 @@ class TemplateParser:
 
     def _mine(self, key: str) -> LogCluster:
         before = self.drain.clusters_counter
-        cluster, _change = self.drain.add_log_message(self.masker.mask(key))
+        cluster, change = self.drain.add_log_message(self.masker.mask(key))
         self.new_templates += self.drain.clusters_counter - before
+        if change != "none":
+            self.generation += 1
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
         self._cache[key] = cluster
