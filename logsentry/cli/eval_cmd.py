@@ -1,9 +1,9 @@
-"""``logsentry eval``: precision, recall, F1 and cost of a model on a labeled data set."""
+"""``logsentry eval``: precision, recall, F1 and cost of a model on labeled data sets."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,14 +16,12 @@ from logsentry.cli.common import (
     QuietOpt,
     SessionKeyOpt,
     WindowOpt,
-    check_inputs,
     check_output,
     make_env,
-    pipeline_run,
     settings_from,
 )
 from logsentry.cli.scan_cmd import ModelOpt
-from logsentry.cli.train_cmd import LabelFieldOpt, LabelsOpt
+from logsentry.cli.train_cmd import LabelFieldOpt, LabelsOpt, dataset_specs, load_all
 from logsentry.errors import InputError
 from logsentry.report.writer import JsonWriter, TextWriter
 
@@ -32,10 +30,14 @@ def evaluate(
     inputs: Inputs = None,
     labels: LabelsOpt = None,
     label_field: LabelFieldOpt = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        "--dataset", help="path=FILE,format=NAME,window=SPEC,labels=CSV|label-field=FIELD "
+        "(repeat; each is split and scored on its own).", show_default=False)] = None,
     model: ModelOpt = None,
     split: Annotated[str, typer.Option("--split", help="chrono:FRACTION (default 0.8) or "
-                                                       "random:FRACTION,SEED; the test part is "
-                                                       "scored.")] = "chrono:0.8",
+                                                       "random:FRACTION,SEED; the rest is "
+                                                       "scored (chrono:0 scores everything: "
+                                                       "cross-system).")] = "chrono:0.8",
     window: WindowOpt = None,
     session_key: SessionKeyOpt = None,
     log_format: LogFormatOpt = None,
@@ -44,71 +46,79 @@ def evaluate(
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Score the test part of a labeled data set: P/R/F1, confusion matrix, evolved share."""
+    """Score the test part of labeled data: P/R/F1, confusion matrix, evolved share, speed."""
     import numpy as np
 
     from logsentry.detect import SmallModelDetector
     from logsentry.embed import TemplateVectors
     from logsentry.ml import registry
-    from logsentry.ml.dataset import collect
     from logsentry.ml.metrics import scores
     from logsentry.ml.split import Split, verbatim_duplicates
 
-    if (labels is None) == (not label_field):
-        raise InputError("give exactly one of --labels FILE or --label-field FIELD")
     mode = check_output(output)
     chosen_split = Split.parse(split)
-    settings = settings_from(log_format=log_format, profile=profile, window=window,
-                             session_key=session_key, model=model)
+    specs = dataset_specs(inputs, dataset, log_format=log_format, window=window,
+                          session_key=session_key, labels=labels, label_field=label_field)
+    if not all(s.labeled for s in specs):
+        raise InputError("eval needs labels: --labels FILE or --label-field FIELD (or "
+                         "labels=/label-field= in each --dataset)")
+    settings = settings_from(profile=profile, model=model)
     env = make_env(None, quiet, settings)
-    names = check_inputs(inputs, env)
     bundle = registry.load(registry.active_name(env.dirs.data, settings.model), env.dirs.data)
     detector = SmallModelDetector(bundle, TemplateVectors(env.dirs.cache, on_notice=env.notice))
-    with pipeline_run(env, settings, names, force=force) as (run, pipe):
-        data = collect(pipe, names, labels=labels, label_field=label_field or "")
-        assert data.y is not None
-        train_rows, test_rows = chosen_split.indices(len(data))
-        test = [data.sequences[i] for i in test_rows]
+    loaded = load_all(specs, env, profile=profile, force=force)
+    reports: list[dict[str, Any]] = []
+    all_y: list[np.ndarray] = []
+    all_p: list[np.ndarray] = []
+    for item in loaded:
+        assert item.data.y is not None
+        train_rows, test_rows = chosen_split.indices(len(item.data))
+        test = [item.data.sequences[i] for i in test_rows]
         if not test:
-            raise InputError(f"--split {split}: the test part is empty")
+            raise InputError(f"--split {split}: the test part of {item.spec.paths[0]} is empty")
         started = time.perf_counter()
-        verdicts = []
-        template_of = pipe.parser
-        for start in range(0, len(test), 512):
-            verdicts += detector.judge(test[start : start + 512], template_of)
+        verdicts = detector.judge(test, texts_of=[item.texts[i] for i in test_rows])
         seconds = time.perf_counter() - started
-        y = data.y[test_rows]
+        y = item.data.y[test_rows]
         predicted = np.array([v.anomalous for v in verdicts])
-        result = scores(y, predicted)
-        ids = [tuple(s.template_ids) for s in data.sequences]
-        duplicates = verbatim_duplicates([ids[i] for i in train_rows], [ids[i] for i in test_rows])
-        report = {
-            "model": bundle.name,
-            "inputs": names,
+        all_y.append(y)
+        all_p.append(predicted)
+        ids = [tuple(s.template_ids) for s in item.data.sequences]
+        reports.append({
+            "dataset": ", ".join(item.spec.paths),
+            "format": item.log_format,
+            "window": item.window,
             "split": str(chosen_split),
-            "window": str(pipe.resolved_window()),
             "test_sequences": len(test),
             "test_anomalous": int(y.sum()),
-            **result.as_dict(),
-            "evolved_fraction": round(float(np.mean([v.routed == "evolved" for v in verdicts])), 4),
+            **scores(y, predicted).as_dict(),
+            "evolved_fraction": round(float(np.mean([v.routed == "evolved"
+                                                     for v in verdicts])), 4),
             "sequences_per_second": round(len(test) / max(seconds, 1e-9), 1),
-            "test_in_train_verbatim": duplicates,
-        }
+            "test_in_train_verbatim": verbatim_duplicates([ids[i] for i in train_rows],
+                                                          [ids[i] for i in test_rows]),
+        })
+    overall = scores(np.concatenate(all_y), np.concatenate(all_p)).as_dict()
+    result = {"model": bundle.name, "datasets": reports, "overall": overall}
     if mode != "text":
         out = JsonWriter(env.stdout, mode)
-        out.write(report)
+        out.write(result if len(reports) > 1 else {"model": bundle.name, **reports[0]})
         out.close()
-    else:
-        text = TextWriter(env)
-        text.line((f"model {bundle.name} on {len(test):,} test sequences "
-                   f"({report['test_anomalous']:,} anomalous), split {chosen_split}, "
-                   f"{report['window']} windows", "bold"))
-        text.line((f"precision {result.precision:.4f}  recall {result.recall:.4f}  "
-                   f"F1 {result.f1:.4f}", None))
-        text.line((f"confusion: TP {result.tp}  FP {result.fp}  FN {result.fn}  TN {result.tn}",
-                   None))
-        text.line((f"routed evolved {100 * report['evolved_fraction']:.2f}%, "
-                   f"{report['sequences_per_second']:,.0f} sequences/s, "
-                   f"{duplicates:,} test sequences occur verbatim in training", "dim"))
-        text.close()
-    raise typer.Exit(int(run.exit_code()))
+        raise typer.Exit(0)
+    text = TextWriter(env)
+    for r in reports:
+        text.line((f"model {bundle.name} on {r['dataset']}: {r['test_sequences']:,} test "
+                   f"sequences ({r['test_anomalous']:,} anomalous), split {r['split']}, "
+                   f"{r['window']} windows", "bold"))
+        text.line((f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}  "
+                   f"F1 {r['f1']:.4f}   confusion: TP {r['tp']}  FP {r['fp']}  FN {r['fn']}  "
+                   f"TN {r['tn']}", None))
+        text.line((f"  routed evolved {100 * r['evolved_fraction']:.2f}%, "
+                   f"{r['sequences_per_second']:,.0f} sequences/s, "
+                   f"{r['test_in_train_verbatim']:,} test sequences occur verbatim in "
+                   "training", "dim"))
+    if len(reports) > 1:
+        text.line((f"overall: precision {overall['precision']:.4f}  recall "
+                   f"{overall['recall']:.4f}  F1 {overall['f1']:.4f}", "bold"))
+    text.close()
+    raise typer.Exit(0)

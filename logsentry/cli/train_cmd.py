@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,12 +17,15 @@ from logsentry.cli.common import (
     QuietOpt,
     SessionKeyOpt,
     WindowOpt,
-    check_inputs,
     make_env,
     pipeline_run,
     settings_from,
 )
+from logsentry.context import Environment
 from logsentry.errors import InputError
+
+if TYPE_CHECKING:
+    from logsentry.ml.dataset import DatasetSpec, LoadedDataset
 
 LabelsOpt = Annotated[
     Path | None,
@@ -42,6 +45,9 @@ SplitOpt = Annotated[
 def train(
     inputs: Inputs = None,
     name: Annotated[str, typer.Option("--name", help="Name of the model bundle to write.")] = "",
+    dataset: Annotated[list[str] | None, typer.Option(
+        "--dataset", help="path=FILE,format=NAME,window=SPEC,labels=CSV|label-field=FIELD "
+        "(repeat to train on several systems at once).", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Write the bundle to this directory instead of the data dir.",
         show_default=False)] = None,
@@ -61,11 +67,17 @@ def train(
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a model bundle; with --split chrono:0.8 the rest is held out and scored."""
+    """Train a model bundle; with --split chrono:0.8 the rest is held out and scored.
+
+    Several systems at once: repeat --dataset path=FILE,format=NAME,window=SPEC,labels=CSV
+    (or label-field=FIELD); each is split in time order on its own.
+    """
+    import numpy as np
+
     from logsentry.embed import TemplateVectors
     from logsentry.ml import registry
     from logsentry.ml.bundle import check_name
-    from logsentry.ml.dataset import arrays_for, collect
+    from logsentry.ml.features import sequence_arrays
     from logsentry.ml.logmoe import LogMoEConfig
     from logsentry.ml.split import Split
     from logsentry.ml.train import TrainSpec, train_bundle
@@ -73,53 +85,61 @@ def train(
     if not name:
         raise InputError("--name NAME is required (where the bundle is written)")
     check_name(name)
-    chosen = sum([labels is not None, bool(label_field), unlabeled])
-    if chosen != 1:
-        raise InputError("give exactly one of --labels FILE, --label-field FIELD or --unlabeled")
     if max_len < 1:
         raise InputError("--max-len must be at least 1")
     spec_split = Split.parse(split)
-    settings = settings_from(log_format=log_format, profile=profile, window=window,
-                             session_key=session_key)
-    env = make_env(None, quiet, settings)
-    names = check_inputs(inputs, env)
+    if spec_split.fraction <= 0:
+        raise InputError("--split: the training fraction must be above 0")
+    specs = dataset_specs(inputs, dataset, log_format=log_format, window=window,
+                          session_key=session_key, labels=labels, label_field=label_field)
+    if unlabeled == any(s.labeled for s in specs) or (not unlabeled and
+                                                     not all(s.labeled for s in specs)):
+        raise InputError("give labels for every data set (--labels FILE, --label-field FIELD, "
+                         "or labels=/label-field= in each --dataset), or --unlabeled")
     started = time.monotonic()
-    with pipeline_run(env, settings, names, force=force) as (run, pipe):
-        data = collect(pipe, names, labels=labels, label_field=label_field or "")
-        parser = pipe.parser
-        if parser is None or not data.sequences:
-            raise InputError("no sequences in the input; nothing to train on")
-        if data.unlabeled_dropped:
-            env.notice(f"{data.unlabeled_dropped:,} sequences have no label in {labels} "
-                       "and were left out")
-        train_rows, test_rows = spec_split.indices(len(data))
-        vectors = TemplateVectors(env.dirs.cache, on_notice=env.notice)
-        arrays = arrays_for(data.sequences, vectors, max_len, parser.template)
-        fmt = pipe.format.name if pipe.format else "?"
-        y = data.y
-        counts = {"sequences": len(data), "train": len(train_rows),
-                  "test": len(test_rows)}
-        if y is not None:
-            counts |= {"train_anomalous": int(y[train_rows].sum()),
-                       "test_anomalous": int(y[test_rows].sum())}
-        config = LogMoEConfig() if epochs is None else dataclasses.replace(LogMoEConfig(),
-                                                                           epochs=epochs)
-        spec = TrainSpec(
-            name=name, kind="unlabeled" if unlabeled else "supervised", max_len=max_len,
-            log_format=fmt, window=str(pipe.resolved_window()),
-            data={"inputs": names, "labels": str(labels) if labels else label_field or None,
-                  "split": str(spec_split), **counts},
-            logmoe=config,
-        )
-        if y is not None and not unlabeled and int(y[train_rows].sum()) == 0:
-            raise InputError("the training part has no anomalous sequences; use --unlabeled "
-                             "or a larger --split fraction")
-        target = out if out is not None else registry.models_dir(env.dirs.data) / name
-        test = (arrays.subset(test_rows), y[test_rows] if y is not None else None) \
-            if len(test_rows) else None
-        bundle = train_bundle(spec, arrays.subset(train_rows),
-                              None if unlabeled or y is None else y[train_rows], target,
-                              notice=env.notice, test=test)
+    env = make_env(None, quiet, settings_from(profile=profile))
+    loaded = load_all(specs, env, profile=profile, force=force)
+    train_texts: list[tuple[str, ...]] = []
+    test_texts: list[tuple[str, ...]] = []
+    train_y: list[np.ndarray] = []
+    test_y: list[np.ndarray] = []
+    described = []
+    for item in loaded:
+        train_rows, test_rows = spec_split.indices(len(item.data))
+        train_texts += [item.texts[i] for i in train_rows]
+        test_texts += [item.texts[i] for i in test_rows]
+        entry = item.spec.describe() | {"format": item.log_format, "window": item.window,
+                                        "sequences": len(item.data), "train": len(train_rows),
+                                        "test": len(test_rows)}
+        if item.data.y is not None:
+            train_y.append(item.data.y[train_rows])
+            test_y.append(item.data.y[test_rows])
+            entry |= {"train_anomalous": int(item.data.y[train_rows].sum()),
+                      "test_anomalous": int(item.data.y[test_rows].sum())}
+        described.append(entry)
+    y_train = np.concatenate(train_y) if train_y else None
+    y_test = np.concatenate(test_y) if test_y else None
+    if y_train is not None and not unlabeled and int(y_train.sum()) == 0:
+        raise InputError("the training part has no anomalous sequences; use --unlabeled "
+                         "or a larger --split fraction")
+    vectors = TemplateVectors(env.dirs.cache, on_notice=env.notice)
+    train_arrays = sequence_arrays(train_texts, vectors.vectors, max_len=max_len)
+    test = (sequence_arrays(test_texts, vectors.vectors, max_len=max_len), y_test) \
+        if test_texts else None
+    config = LogMoEConfig() if epochs is None else dataclasses.replace(LogMoEConfig(),
+                                                                       epochs=epochs)
+    formats = sorted({item.log_format for item in loaded})
+    spec = TrainSpec(
+        name=name, kind="unlabeled" if unlabeled else "supervised", max_len=max_len,
+        log_format=formats[0] if len(formats) == 1 else "+".join(formats),
+        window=loaded[0].window if len(loaded) == 1 else "per data set",
+        data={"split": str(spec_split), "datasets": described,
+              "train": len(train_texts), "test": len(test_texts)},
+        logmoe=config,
+    )
+    target = out if out is not None else registry.models_dir(env.dirs.data) / name
+    bundle = train_bundle(spec, train_arrays, None if unlabeled else y_train, target,
+                          notice=env.notice, test=test)
     metrics = bundle.info.get("metrics", {}).get("test")
     summary = f"model {name} written to {bundle.path} in {time.monotonic() - started:.0f}s"
     if metrics:
@@ -128,4 +148,40 @@ def train(
             summary += (f": P {metrics['precision']:.3f} R {metrics['recall']:.3f} "
                         f"F1 {metrics['f1']:.3f}")
     env.notice(summary)
-    raise typer.Exit(int(run.exit_code()))
+    raise typer.Exit(0)
+
+
+def dataset_specs(inputs: list[str] | None, datasets: list[str] | None, *, log_format: str | None,
+                  window: str | None, session_key: str | None, labels: Path | None,
+                  label_field: str | None) -> list[DatasetSpec]:
+    """``--dataset`` specs, or one data set made of INPUTS and the single-set options."""
+    from logsentry.ml.dataset import DatasetSpec
+
+    if datasets:
+        if inputs or labels or label_field:
+            raise InputError("with --dataset, give files and labels inside each --dataset")
+        return [DatasetSpec.parse(d) for d in datasets]
+    if not inputs:
+        raise InputError("no input: give log files, or --dataset path=FILE,...")
+    return [DatasetSpec(tuple(inputs), log_format or "", window or "", session_key or "",
+                        str(labels) if labels else "", label_field or "")]
+
+
+def load_all(specs: list[DatasetSpec], env: Environment, *, profile: str | None,
+             force: bool) -> list[LoadedDataset]:
+    """Each data set through its own pipeline (its own format, window and parser profile)."""
+    from logsentry.ml.dataset import load_dataset
+
+    loaded = []
+    for spec in specs:
+        settings = settings_from(log_format=spec.log_format or None, window=spec.window or None,
+                                 session_key=spec.session_key or None, profile=profile)
+        with pipeline_run(env, settings, list(spec.paths), force=force) as (run, pipe):
+            item = load_dataset(spec, pipe)
+            if run.exit_code():
+                raise InputError(f"{', '.join(spec.paths)}: could not be read completely")
+        if item.data.unlabeled_dropped:
+            env.notice(f"{item.data.unlabeled_dropped:,} sequences have no label in "
+                       f"{spec.labels} and were left out")
+        loaded.append(item)
+    return loaded

@@ -69,8 +69,8 @@ class SmallModelDetector:
             self.vectors.cache.put_many({t: table[i] for i, t in enumerate(self.known)
                                          if t in missing})
 
-    def judge(self, sequences: Seq[Sequence],
-              parser: TemplateParser | None = None) -> list[Verdict]:
+    def judge(self, sequences: Seq[Sequence], parser: TemplateParser | None = None,
+              texts_of: Seq[tuple[str, ...]] | None = None) -> list[Verdict]:
         """Verdicts in order. Identical template sequences are scored once (memoised):
         the models are deterministic, and logs repeat the same shapes endlessly.
 
@@ -79,13 +79,18 @@ class SmallModelDetector:
         """
         if not sequences:
             return []
-        if parser is not None:
+        keys: list[tuple[object, ...]]
+        texts: dict[tuple[object, ...], tuple[str, ...]]
+        if texts_of is not None:  # template texts given (e.g. final ones, after parsing a file)
+            keys = list(texts_of)
+            texts = {k: k for k in keys if k not in self._memo}  # type: ignore[misc]
+        elif parser is not None:
             if parser.generation != self._generation:
                 self._memo.clear()
                 self._generation = parser.generation
             template = parser.template
-            keys: list[tuple[object, ...]] = []
-            texts: dict[tuple[object, ...], tuple[str, ...]] = {}
+            keys = []
+            texts = {}
             for seq in sequences:
                 ids = tuple(r.template_id for r in seq.records)
                 keys.append(ids)

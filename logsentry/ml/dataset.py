@@ -58,3 +58,64 @@ def arrays_for(sequences: list[Sequence], vectors: TemplateVectors, max_len: int
     """Arrays using each template id's current (most general) template text."""
     lists = [[template_of(r.template_id) or r.template for r in s.records] for s in sequences]
     return sequence_arrays(lists, vectors.vectors, max_len=max_len)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One labeled (or unlabeled) log set: ``path=...,format=...,window=...,labels=...``."""
+
+    paths: tuple[str, ...]
+    log_format: str = ""
+    window: str = ""
+    session_key: str = ""
+    labels: str = ""  # session label CSV
+    label_field: str = ""  # per-line label field
+
+    @classmethod
+    def parse(cls, text: str) -> DatasetSpec:
+        fields: dict[str, str] = {}
+        for part in text.split(","):
+            key, sep, value = part.partition("=")
+            if not sep or key.strip() not in {"path", "format", "window", "session-key",
+                                              "labels", "label-field"}:
+                raise InputError(f"--dataset {text!r}: use path=FILE[,format=NAME][,window=SPEC]"
+                                 "[,labels=CSV | ,label-field=FIELD][,session-key=REGEX]")
+            fields[key.strip()] = value.strip()
+        if not fields.get("path"):
+            raise InputError(f"--dataset {text!r}: path=FILE is required")
+        return cls((fields["path"],), fields.get("format", ""), fields.get("window", ""),
+                   fields.get("session-key", ""), fields.get("labels", ""),
+                   fields.get("label-field", ""))
+
+    @property
+    def labeled(self) -> bool:
+        return bool(self.labels or self.label_field)
+
+    def describe(self) -> dict[str, object]:
+        return {"inputs": list(self.paths), "format": self.log_format or "auto",
+                "window": self.window or "auto",
+                "labels": self.labels or (f"field {self.label_field}" if self.label_field
+                                          else None)}
+
+
+@dataclass
+class LoadedDataset:
+    spec: DatasetSpec
+    data: SequenceSet
+    texts: list[tuple[str, ...]]  # each sequence's templates, in their final form
+    log_format: str
+    window: str
+
+
+def load_dataset(spec: DatasetSpec, pipe: Pipeline) -> LoadedDataset:
+    """Sequences, labels and final template texts of one data set through ``pipe``."""
+    data = collect(pipe, list(spec.paths), labels=Path(spec.labels) if spec.labels else None,
+                   label_field=spec.label_field)
+    parser = pipe.parser
+    if parser is None or not data.sequences:
+        raise InputError(f"{', '.join(spec.paths)}: no sequences in the input")
+    template = parser.template
+    texts = [tuple(template(r.template_id) or r.template for r in s.records)
+             for s in data.sequences]
+    return LoadedDataset(spec, data, texts, pipe.format.name if pipe.format else "?",
+                         str(pipe.resolved_window()))

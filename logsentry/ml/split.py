@@ -33,11 +33,11 @@ class Split:
                 fraction, seed = float(frac_s), int(seed_s or 0)
             else:
                 raise ValueError(kind)
-            if not 0.0 < fraction <= 1.0:
+            if not 0.0 <= fraction <= 1.0:
                 raise ValueError(fraction)
         except ValueError:
             raise ConfigError(f"--split {text!r}: use chrono:FRACTION or random:FRACTION,SEED "
-                              "with 0 < FRACTION <= 1") from None
+                              "with 0 <= FRACTION <= 1 (0: everything is test)") from None
         return cls(kind, fraction, seed)
 
     def indices(self, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ def test_random_split_is_seeded_and_disjoint() -> None:
     assert a[0].tolist() != list(range(10))
 
 
-@pytest.mark.parametrize("bad", ["chrono:0", "chrono:1.5", "random:x", "later:0.5", "chrono"])
+@pytest.mark.parametrize("bad", ["chrono:-0.1", "chrono:1.5", "random:x", "later:0.5", "chrono"])
 def test_bad_split_specs(bad: str) -> None:
     with pytest.raises(ConfigError, match="--split"):
         Split.parse(bad)
