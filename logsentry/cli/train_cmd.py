@@ -102,10 +102,12 @@ def train(
     train_texts: list[tuple[str, ...]] = []
     test_texts: list[tuple[str, ...]] = []
     train_y: list[np.ndarray] = []
+    groups: list[int] = []
     test_y: list[np.ndarray] = []
     described = []
-    for item in loaded:
+    for number, item in enumerate(loaded):
         train_rows, test_rows = spec_split.indices(len(item.data))
+        groups += [number] * len(train_rows)
         train_texts += [item.texts[i] for i in train_rows]
         test_texts += [item.texts[i] for i in test_rows]
         entry = item.spec.describe() | {"format": item.log_format, "window": item.window,
@@ -139,7 +141,7 @@ def train(
     )
     target = out if out is not None else registry.models_dir(env.dirs.data) / name
     bundle = train_bundle(spec, train_arrays, None if unlabeled else y_train, target,
-                          notice=env.notice, test=test)
+                          notice=env.notice, test=test, groups=np.array(groups))
     metrics = bundle.info.get("metrics", {}).get("test")
     summary = f"model {name} written to {bundle.path} in {time.monotonic() - started:.0f}s"
     if metrics:

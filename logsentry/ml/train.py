@@ -67,6 +67,7 @@ def train_bundle(
     *,
     notice: Callable[[str], None] = lambda _m: None,
     test: tuple[SequenceArrays, np.ndarray | None] | None = None,
+    groups: np.ndarray | None = None,
 ) -> Bundle:
     """Train on ``arrays`` (already the training part, in time order) and write the bundle."""
     if len(arrays) < 10:
@@ -92,7 +93,7 @@ def train_bundle(
                           "config": asdict(spec.router)}
         if spec.kind == "supervised":
             assert y is not None
-            info["logmoe"] = _train_logmoe(spec, arrays, y, writer, notice)
+            info["logmoe"] = _train_logmoe(spec, arrays, y, writer, notice, groups)
         else:
             memory = NormalMemory(spec.memory).fit(arrays)
             memory.save(writer.path("memory.npz"))
@@ -109,11 +110,23 @@ def train_bundle(
         raise
 
 
+def validation_rows(n: int, groups: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The last VALID_FRACTION of each data set's (time-ordered) rows is held back."""
+    groups = np.zeros(n, dtype=np.int64) if groups is None else np.asarray(groups)
+    fit, valid = [], []
+    for group in dict.fromkeys(groups.tolist()):
+        rows = np.flatnonzero(groups == group)
+        cut = max(1, int(len(rows) * (1 - VALID_FRACTION)))
+        fit.append(rows[:cut])
+        valid.append(rows[cut:])
+    return np.concatenate(fit), np.concatenate(valid)
+
+
 def _train_logmoe(spec: TrainSpec, arrays: SequenceArrays, y: np.ndarray,
-                  writer: BundleWriter, notice: Callable[[str], None]) -> dict[str, Any]:
+                  writer: BundleWriter, notice: Callable[[str], None],
+                  groups: np.ndarray | None) -> dict[str, Any]:
     n = len(arrays)
-    cut = max(1, int(n * (1 - VALID_FRACTION)))
-    fit_rows, valid_rows = np.arange(cut), np.arange(cut, n)
+    fit_rows, valid_rows = validation_rows(n, groups)
     if y[valid_rows].sum() == 0 or y[fit_rows].sum() == 0:
         fit_rows = valid_rows = np.arange(n)  # too few anomalies to hold some back
     notice(f"training LogMoE on {len(fit_rows):,} sequences "

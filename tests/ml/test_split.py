@@ -27,3 +27,15 @@ def test_bad_split_specs(bad: str) -> None:
 
 def test_verbatim_duplicates() -> None:
     assert verbatim_duplicates([(1, 2), (3,)], [(1, 2), (2, 1), (3,)]) == 2
+
+
+def test_validation_rows_are_the_end_of_each_data_set() -> None:
+    import numpy as np
+
+    from logsentry.ml.train import validation_rows
+
+    fit, valid = validation_rows(30, np.array([0] * 20 + [1] * 10))
+    assert valid.tolist() == [18, 19, 29]
+    assert sorted(fit.tolist() + valid.tolist()) == list(range(30))
+    fit, valid = validation_rows(10, None)
+    assert valid.tolist() == [9]
