@@ -200,3 +200,36 @@ def test_quick_start_scan_with_the_shipped_default_bundle(tmp_path: Path,
     assert len(flagged & truly) >= 3 and len(flagged - truly) <= 2
     listing = call_main(["models", "list"])
     assert "* default" in listing.out and "shipped" in listing.out
+
+
+def test_train_and_eval_on_several_data_sets(tmp_path: Path, call_main: CallMain,
+                                             shared_data: Path) -> None:
+    hdfs = write_sample(tmp_path / "a.log", 300, 4, 0.1)
+    bgl = shared_data / "loghub2k" / "BGL" / "BGL_2k.log"
+    sets = ["--dataset", f"path={hdfs},format=hdfs,labels={hdfs.with_suffix('.csv')}",
+            "--dataset", f"path={bgl},format=bgl,window=fixed:20,label-field=label"]
+    trained = call_main(["train", *sets, "--name", "two", "--epochs", "6", "--split",
+                         "chrono:0.8", "-q"])
+    assert trained.code == 0, trained.err
+    shown = json.loads(call_main(["models", "show", "two"]).out)[0]["info"]
+    assert [d["format"] for d in shown["data"]["datasets"]] == ["hdfs", "bgl"]
+    assert [d["test"] for d in shown["data"]["datasets"]] == [60, 20]
+    result = call_main(["eval", *sets, "--model", "two", "-o", "json", "-q"])
+    assert result.code == 0, result.err
+    report = json.loads(result.out)[0]
+    assert [r["test_sequences"] for r in report["datasets"]] == [60, 20]
+    assert report["overall"]["tp"] + report["overall"]["fn"] == sum(
+        r["test_anomalous"] for r in report["datasets"])
+    everything = call_main(["eval", "--dataset", sets[3], "--model", "two", "--split",
+                            "chrono:0", "-o", "json", "-q"])
+    assert json.loads(everything.out)[0]["test_sequences"] == 100
+
+
+def test_dataset_option_errors(call_main: CallMain, tmp_path: Path) -> None:
+    bad = call_main(["train", "--dataset", "format=hdfs", "--name", "x"])
+    assert bad.code == 2 and "path=FILE is required" in bad.err
+    odd = call_main(["train", "--dataset", "path=x.log,colour=red", "--name", "x"])
+    assert odd.code == 2 and "--dataset" in odd.err
+    mixed = call_main(["train", str(tmp_path / "x.log"), "--dataset", "path=y.log",
+                       "--name", "x", "--unlabeled"])
+    assert mixed.code == 2 and "inside each --dataset" in mixed.err
