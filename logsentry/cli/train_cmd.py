@@ -172,10 +172,13 @@ def dataset_specs(inputs: list[str] | None, datasets: list[str] | None, *, log_f
 def load_all(specs: list[DatasetSpec], env: Environment, *, profile: str | None,
              force: bool) -> list[LoadedDataset]:
     """Each data set through its own pipeline (its own format, window and parser profile)."""
-    from logsentry.ml.dataset import load_dataset
+    from logsentry.ml.dataset import load_dataset, read_template_sequences
 
     loaded = []
     for spec in specs:
+        if spec.sequences:
+            loaded.append(read_template_sequences(spec))
+            continue
         settings = settings_from(log_format=spec.log_format or None, window=spec.window or None,
                                  session_key=spec.session_key or None, profile=profile)
         with pipeline_run(env, settings, list(spec.paths), force=force) as (run, pipe):

@@ -70,6 +70,7 @@ class DatasetSpec:
     session_key: str = ""
     labels: str = ""  # session label CSV
     label_field: str = ""  # per-line label field
+    sequences: bool = False  # paths[0] is JSONL of {"templates": [...], "label": 0|1}
 
     @classmethod
     def parse(cls, text: str) -> DatasetSpec:
@@ -77,10 +78,13 @@ class DatasetSpec:
         for part in text.split(","):
             key, sep, value = part.partition("=")
             if not sep or key.strip() not in {"path", "format", "window", "session-key",
-                                              "labels", "label-field"}:
+                                              "labels", "label-field", "sequences"}:
                 raise InputError(f"--dataset {text!r}: use path=FILE[,format=NAME][,window=SPEC]"
-                                 "[,labels=CSV | ,label-field=FIELD][,session-key=REGEX]")
+                                 "[,labels=CSV | ,label-field=FIELD][,session-key=REGEX], or "
+                                 "sequences=FILE.jsonl (parsed template sequences with labels)")
             fields[key.strip()] = value.strip()
+        if fields.get("sequences"):
+            return cls((fields["sequences"],), sequences=True)
         if not fields.get("path"):
             raise InputError(f"--dataset {text!r}: path=FILE is required")
         return cls((fields["path"],), fields.get("format", ""), fields.get("window", ""),
@@ -89,9 +93,11 @@ class DatasetSpec:
 
     @property
     def labeled(self) -> bool:
-        return bool(self.labels or self.label_field)
+        return bool(self.labels or self.label_field or self.sequences)
 
     def describe(self) -> dict[str, object]:
+        if self.sequences:
+            return {"template_sequences": self.paths[0], "labels": "in file"}
         return {"inputs": list(self.paths), "format": self.log_format or "auto",
                 "window": self.window or "auto",
                 "labels": self.labels or (f"field {self.label_field}" if self.label_field
@@ -119,3 +125,45 @@ def load_dataset(spec: DatasetSpec, pipe: Pipeline) -> LoadedDataset:
              for s in data.sequences]
     return LoadedDataset(spec, data, texts, pipe.format.name if pipe.format else "?",
                          str(pipe.resolved_window()))
+
+
+def read_template_sequences(spec: DatasetSpec) -> LoadedDataset:
+    """Already-parsed sequences, one JSON object per line (deep-loglizer's HDFS sessions):
+    ``{"block_id": "...", "label": 0|1, "templates": ["...", ...]}``, gzip or plain."""
+    import gzip
+    import json
+
+    from logsentry.types import LogRecord
+
+    path = spec.paths[0]
+    opener = gzip.open if path.endswith(".gz") else open
+    sequences: list[Sequence] = []
+    texts: list[tuple[str, ...]] = []
+    labels: list[int] = []
+    ids: dict[str, int] = {}
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                    templates = [str(t) for t in obj["templates"]]
+                    label = int(obj["label"])
+                except (ValueError, KeyError, TypeError):
+                    raise InputError(f"{path}:{number}: expected "
+                                     '{"templates": [...], "label": 0|1}') from None
+                session = str(obj.get("block_id") or obj.get("session") or number)
+                records = [LogRecord(path, number, number, 0, t, t, template_id=ids.setdefault(
+                    t, len(ids) + 1), template=t) for t in templates]
+                if not records:
+                    continue
+                sequences.append(Sequence(session, path, session, "session", records))
+                texts.append(tuple(templates))
+                labels.append(1 if label else 0)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not sequences:
+        raise InputError(f"{path}: no template sequences in it")
+    data = SequenceSet(sequences, np.array(labels, dtype=np.int64))
+    return LoadedDataset(spec, data, texts, "template-sequences", "session")

@@ -233,3 +233,25 @@ def test_dataset_option_errors(call_main: CallMain, tmp_path: Path) -> None:
     mixed = call_main(["train", str(tmp_path / "x.log"), "--dataset", "path=y.log",
                        "--name", "x", "--unlabeled"])
     assert mixed.code == 2 and "inside each --dataset" in mixed.err
+
+
+def test_template_sequence_files_train_and_eval(tmp_path: Path, call_main: CallMain) -> None:
+    rows = []
+    for i in range(200):
+        bad = i % 10 == 0
+        templates = ["Receiving block <*>", "Received block <*>", "PacketResponder <*> terminating"]
+        if bad:
+            templates.append("Exception in receiveBlock for block <*>")
+        rows.append(json.dumps({"block_id": f"blk_{i}", "label": int(bad), "templates": templates}))
+    path = tmp_path / "seqs.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    trained = call_main(["train", "--dataset", f"sequences={path}", "--name", "seq",
+                         "--epochs", "8", "--split", "chrono:0.8", "-q"])
+    assert trained.code == 0, trained.err
+    result = call_main(["eval", "--dataset", f"sequences={path}", "--model", "seq",
+                        "-o", "json", "-q"])
+    report = json.loads(result.out)[0]
+    assert report["test_sequences"] == 40 and report["f1"] == 1.0
+    path.write_text('{"templates": "not a list"\n', encoding="utf-8")
+    broken = call_main(["eval", "--dataset", f"sequences={path}", "--model", "seq"])
+    assert broken.code == 2 and "seqs.jsonl:1" in broken.err
