@@ -255,3 +255,19 @@ def test_template_sequence_files_train_and_eval(tmp_path: Path, call_main: CallM
     path.write_text('{"templates": "not a list"\n', encoding="utf-8")
     broken = call_main(["eval", "--dataset", f"sequences={path}", "--model", "seq"])
     assert broken.code == 2 and "seqs.jsonl:1" in broken.err
+
+
+def test_models_use_switches_the_active_bundle(tmp_path: Path, call_main: CallMain,
+                                               isolated_home: Path) -> None:
+    normal = write_sample(tmp_path / "n.log", 60, 2, 0.0)
+    assert call_main(["train", str(normal), "--unlabeled", "--name", "mine", "-q"]).code == 0
+    assert call_main(["models", "use", "mine"]).code == 0
+    assert (isolated_home / "data" / "models" / "ACTIVE").read_text().strip() == "mine"
+    listing = call_main(["models", "list", "-o", "jsonl"]).out
+    active = [json.loads(x)["name"] for x in listing.splitlines() if json.loads(x)["active"]]
+    assert active == ["mine"]
+    scanned = call_main(["scan", str(normal), "-o", "jsonl", "-q"])
+    assert all(json.loads(x)["model"].startswith("mine@") for x in scanned.out.splitlines())
+    (isolated_home / "data" / "models" / "mine" / "templates.json").write_text("[]")
+    refused = call_main(["models", "use", "mine"])
+    assert refused.code == 3 and "sha256 mismatch" in refused.err
