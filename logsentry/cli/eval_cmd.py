@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -43,6 +44,9 @@ def evaluate(
     log_format: LogFormatOpt = None,
     profile: ProfileOpt = None,
     output: OutputOpt = "text",
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Also draw score histograms, the precision-recall curve and the "
+        "confusion matrix to this PNG.", show_default=False)] = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -70,6 +74,7 @@ def evaluate(
     reports: list[dict[str, Any]] = []
     all_y: list[np.ndarray] = []
     all_p: list[np.ndarray] = []
+    all_scores: list[np.ndarray] = []
     for item in loaded:
         assert item.data.y is not None
         train_rows, test_rows = chosen_split.indices(len(item.data))
@@ -83,6 +88,7 @@ def evaluate(
         predicted = np.array([v.anomalous for v in verdicts])
         all_y.append(y)
         all_p.append(predicted)
+        all_scores.append(np.array([v.score for v in verdicts]))
         ids = [tuple(s.template_ids) for s in item.data.sequences]
         reports.append({
             "dataset": ", ".join(item.spec.paths),
@@ -99,6 +105,12 @@ def evaluate(
                                                           [ids[i] for i in test_rows]),
         })
     overall = scores(np.concatenate(all_y), np.concatenate(all_p)).as_dict()
+    if plot is not None:
+        from logsentry.report.plot import eval_plot
+
+        names = ", ".join(Path(r["dataset"]).name for r in reports)
+        eval_plot(plot, np.concatenate(all_scores), np.concatenate(all_y), detector.threshold,
+                  f"model {bundle.name} on {names} (split {chosen_split})")
     result = {"model": bundle.name, "datasets": reports, "overall": overall}
     if mode != "text":
         out = JsonWriter(env.stdout, mode)

@@ -126,6 +126,17 @@ def test_eval_reports_scores(trained: tuple[Path, Path], call_main: CallMain) ->
             "sequences_per_second", "test_in_train_verbatim"} <= set(report)
 
 
+def test_eval_plot_draws_a_png(trained: tuple[Path, Path], tmp_path: Path,
+                               call_main: CallMain) -> None:
+    bundle, log = trained
+    png = tmp_path / "report.png"
+    result = call_main(["eval", str(log), "--labels", str(log.with_suffix(".csv")),
+                        "--model", str(bundle), "--split", "chrono:0.75", "--plot", str(png),
+                        "-q"])
+    assert result.code == 0, result.err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
 def test_unlabeled_baseline_flags_unfamiliar_blocks(tmp_path: Path, call_main: CallMain) -> None:
     normal = write_sample(tmp_path / "normal.log", 300, 8, 0.0)
     trained = call_main(["train", str(normal), "--unlabeled", "--name", "base", "--split",
