@@ -130,7 +130,8 @@ class SmallModelDetector:
         arrays = sequence_arrays(texts, self.vectors.vectors, max_len=self.max_len)
         evolved, _errors, unseen = self.router.route(arrays)
         if self.scorer is not None:
-            scores, positions = self.scorer.predict(arrays)
+            # Batches of 64 sequences sorted by length: measured faster than 256 (less padding).
+            scores, positions = self.scorer.predict(arrays, batch_size=64)
         else:
             assert self.memory is not None
             scores = self.memory.score(arrays)
