@@ -31,6 +31,16 @@ def isolated_home(
 
 
 @pytest.fixture(scope="session")
+def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir with the sentence encoder exported once for the whole run (~10 s)."""
+    from logsentry.embed import ensure_encoder
+
+    cache = tmp_path_factory.mktemp("encoder-cache")
+    ensure_encoder(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     try:
         return data_dir()

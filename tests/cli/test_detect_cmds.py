@@ -10,20 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from logsentry.embed import ensure_encoder
 from logsentry.embed.minilm import encoder_dir
 from logsentry.sample import sample_labels, sample_lines
 from tests.cli.conftest import CallMain
 
 VERDICT_KEYS = {"sequence_id", "source", "lines", "session", "window", "verdict", "score",
                 "routed", "decided_by", "explanation", "evidence", "model", "unseen_templates"}
-
-
-@pytest.fixture(scope="module")
-def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("encoder-cache")
-    ensure_encoder(cache)
-    return cache
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.embed import ensure_encoder
 from logsentry.ml.features import SequenceArrays
 
 
@@ -23,14 +22,6 @@ class LabeledSplit:
 
     def test(self) -> tuple[SequenceArrays, np.ndarray]:
         return self.arrays.subset(np.arange(self.cut, len(self.y))), self.y[self.cut :]
-
-
-@pytest.fixture(scope="session")
-def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache dir with the encoder exported once for the whole test session (~10 s)."""
-    cache = tmp_path_factory.mktemp("embed-cache")
-    ensure_encoder(cache)
-    return cache
 
 
 @pytest.fixture(scope="session")

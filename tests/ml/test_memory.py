@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.embed import TemplateVectors, ensure_encoder
+from logsentry.embed import TemplateVectors
 from logsentry.errors import ModelError
 from logsentry.ml.features import DIM, SequenceArrays, sequence_arrays
 from logsentry.ml.labels import load_session_labels
@@ -63,13 +63,6 @@ def test_corrupt_or_missing_memory_is_a_model_error(tmp_path: Path, damage: str)
     with pytest.raises(ModelError) as info:
         NormalMemory.load(path)
     assert "\n" not in str(info.value)
-
-
-@pytest.fixture(scope="module")
-def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("embed-cache")
-    ensure_encoder(cache)  # ~10 s, once for this module
-    return cache
 
 
 def test_unlabeled_memory_on_the_hdfs_reference_split(shared_data: Path, encoder_cache: Path):
