@@ -22,7 +22,13 @@ from logsentry.cli.common import (
     settings_from,
 )
 from logsentry.cli.scan_cmd import ModelOpt
-from logsentry.cli.train_cmd import LabelFieldOpt, LabelsOpt, dataset_specs, load_all
+from logsentry.cli.train_cmd import (
+    LabelFieldOpt,
+    LabelsOpt,
+    dataset_specs,
+    load_all,
+    train_loaded,
+)
 from logsentry.errors import InputError
 from logsentry.report.writer import JsonWriter, TextWriter
 
@@ -34,6 +40,13 @@ def evaluate(
     dataset: Annotated[list[str] | None, typer.Option(
         "--dataset", help="path=FILE,format=NAME,window=SPEC,labels=CSV|label-field=FIELD "
         "(repeat; each is split and scored on its own).", show_default=False)] = None,
+    train_on: Annotated[list[str] | None, typer.Option(
+        "--train-on", help="Cross-system: train a throw-away model on these data sets "
+        "(--dataset syntax, repeatable) and score --test-on with it.",
+        show_default=False)] = None,
+    test_on: Annotated[list[str] | None, typer.Option(
+        "--test-on", help="Score these whole data sets (--dataset syntax, repeatable).",
+        show_default=False)] = None,
     model: ModelOpt = None,
     split: Annotated[str, typer.Option("--split", help="chrono:FRACTION (default 0.8) or "
                                                        "random:FRACTION,SEED; the rest is "
@@ -51,24 +64,48 @@ def evaluate(
     quiet: QuietOpt = False,
 ) -> None:
     """Score the test part of labeled data: P/R/F1, confusion matrix, evolved share, speed."""
+    import tempfile
+
     import numpy as np
 
     from logsentry.detect import SmallModelDetector
     from logsentry.embed import TemplateVectors
     from logsentry.ml import registry
+    from logsentry.ml.dataset import DatasetSpec
     from logsentry.ml.metrics import scores
     from logsentry.ml.split import Split, verbatim_duplicates
 
     mode = check_output(output)
     chosen_split = Split.parse(split)
-    specs = dataset_specs(inputs, dataset, log_format=log_format, window=window,
-                          session_key=session_key, labels=labels, label_field=label_field)
+    if train_on and not test_on:
+        raise InputError("--train-on needs --test-on (the system to score)")
+    if test_on:
+        if inputs or dataset:
+            raise InputError("with --test-on, give the data sets to score only there")
+        specs = [DatasetSpec.parse(d) for d in test_on]
+        chosen_split = Split("chrono", 0.0)  # a system never seen: all of it is test data
+    else:
+        specs = dataset_specs(inputs, dataset, log_format=log_format, window=window,
+                              session_key=session_key, labels=labels, label_field=label_field)
     if not all(s.labeled for s in specs):
         raise InputError("eval needs labels: --labels FILE or --label-field FIELD (or "
                          "labels=/label-field= in each --dataset)")
     settings = settings_from(profile=profile, model=model)
     env = make_env(None, quiet, settings)
-    bundle = registry.load(registry.active_name(env.dirs.data, settings.model), env.dirs.data)
+    scratch = tempfile.TemporaryDirectory(prefix="logsentry-cross-")
+    if train_on:
+        train_specs = [DatasetSpec.parse(d) for d in train_on]
+        if not all(s.labeled for s in train_specs):
+            raise InputError("--train-on data sets need labels (labels= or label-field=)")
+        env.notice(f"training a cross-system model on {len(train_specs)} data set(s)")
+        bundle = train_loaded(load_all(train_specs, env, profile=profile, force=force),
+                              env=env, name="cross-system",
+                              target=Path(scratch.name) / "cross-system",
+                              split=Split("chrono", 1.0), unlabeled=False, epochs=None,
+                              max_len=64)
+    else:
+        bundle = registry.load(registry.active_name(env.dirs.data, settings.model),
+                               env.dirs.data)
     detector = SmallModelDetector(bundle, TemplateVectors(env.dirs.cache, on_notice=env.notice))
     loaded = load_all(specs, env, profile=profile, force=force)
     reports: list[dict[str, Any]] = []

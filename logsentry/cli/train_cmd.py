@@ -25,7 +25,9 @@ from logsentry.context import Environment
 from logsentry.errors import InputError
 
 if TYPE_CHECKING:
+    from logsentry.ml.bundle import Bundle
     from logsentry.ml.dataset import DatasetSpec, LoadedDataset
+    from logsentry.ml.split import Split
 
 LabelsOpt = Annotated[
     Path | None,
@@ -72,15 +74,10 @@ def train(
     Several systems at once: repeat --dataset path=FILE,format=NAME,window=SPEC,labels=CSV
     (or label-field=FIELD); each is split in time order on its own.
     """
-    import numpy as np
 
-    from logsentry.embed import TemplateVectors
     from logsentry.ml import registry
     from logsentry.ml.bundle import check_name
-    from logsentry.ml.features import sequence_arrays
-    from logsentry.ml.logmoe import LogMoEConfig
     from logsentry.ml.split import Split
-    from logsentry.ml.train import TrainSpec, train_bundle
 
     if not name:
         raise InputError("--name NAME is required (where the bundle is written)")
@@ -99,6 +96,31 @@ def train(
     started = time.monotonic()
     env = make_env(None, quiet, settings_from(profile=profile))
     loaded = load_all(specs, env, profile=profile, force=force)
+    target = out if out is not None else registry.models_dir(env.dirs.data) / name
+    bundle = train_loaded(loaded, env=env, name=name, target=target, split=spec_split,
+                          unlabeled=unlabeled, epochs=epochs, max_len=max_len)
+    metrics = bundle.info.get("metrics", {}).get("test")
+    summary = f"model {name} written to {bundle.path} in {time.monotonic() - started:.0f}s"
+    if metrics:
+        summary += f"; held-out {metrics['sequences']:,} sequences"
+        if "f1" in metrics:
+            summary += (f": P {metrics['precision']:.3f} R {metrics['recall']:.3f} "
+                        f"F1 {metrics['f1']:.3f}")
+    env.notice(summary)
+    raise typer.Exit(0)
+
+
+def train_loaded(loaded: list[LoadedDataset], *, env: Environment, name: str, target: Path,
+                 split: Split, unlabeled: bool, epochs: int | None, max_len: int) -> Bundle:
+    """Split each loaded data set, train on the training parts, score the rest; the bundle."""
+    import numpy as np
+
+    from logsentry.embed import TemplateVectors
+    from logsentry.ml.features import sequence_arrays
+    from logsentry.ml.logmoe import LogMoEConfig
+    from logsentry.ml.train import TrainSpec, train_bundle
+
+    spec_split = split
     train_texts: list[tuple[str, ...]] = []
     test_texts: list[tuple[str, ...]] = []
     train_y: list[np.ndarray] = []
@@ -139,18 +161,8 @@ def train(
               "train": len(train_texts), "test": len(test_texts)},
         logmoe=config,
     )
-    target = out if out is not None else registry.models_dir(env.dirs.data) / name
-    bundle = train_bundle(spec, train_arrays, None if unlabeled else y_train, target,
-                          notice=env.notice, test=test, groups=np.array(groups))
-    metrics = bundle.info.get("metrics", {}).get("test")
-    summary = f"model {name} written to {bundle.path} in {time.monotonic() - started:.0f}s"
-    if metrics:
-        summary += f"; held-out {metrics['sequences']:,} sequences"
-        if "f1" in metrics:
-            summary += (f": P {metrics['precision']:.3f} R {metrics['recall']:.3f} "
-                        f"F1 {metrics['f1']:.3f}")
-    env.notice(summary)
-    raise typer.Exit(0)
+    return train_bundle(spec, train_arrays, None if unlabeled else y_train, target,
+                        notice=env.notice, test=test, groups=np.array(groups))
 
 
 def dataset_specs(inputs: list[str] | None, datasets: list[str] | None, *, log_format: str | None,

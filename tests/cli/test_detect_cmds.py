@@ -274,3 +274,19 @@ def test_models_use_switches_the_active_bundle(tmp_path: Path, call_main: CallMa
     (isolated_home / "data" / "models" / "mine" / "templates.json").write_text("[]")
     refused = call_main(["models", "use", "mine"])
     assert refused.code == 3 and "sha256 mismatch" in refused.err
+
+
+def test_cross_system_eval_trains_on_some_and_scores_another(tmp_path: Path,
+                                                             call_main: CallMain) -> None:
+    train = write_sample(tmp_path / "train.log", 200, 31, 0.15)
+    other = write_sample(tmp_path / "other.log", 80, 32, 0.15)
+    result = call_main([
+        "eval", "--train-on", f"path={train},format=hdfs,labels={train.with_suffix('.csv')}",
+        "--test-on", f"path={other},format=hdfs,labels={other.with_suffix('.csv')}",
+        "-o", "json", "-q"])
+    assert result.code == 0, result.err
+    report = json.loads(result.out)[0]
+    assert report["model"] == "cross-system" and report["split"] == "chrono:0"
+    assert report["test_sequences"] == 80
+    alone = call_main(["eval", "--train-on", f"path={train},format=hdfs"])
+    assert alone.code == 2 and "--test-on" in alone.err
