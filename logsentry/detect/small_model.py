@@ -17,7 +17,7 @@ import numpy as np
 from logsentry.embed import ENCODER_ID, TemplateVectors
 from logsentry.errors import ModelError
 from logsentry.ml.bundle import Bundle
-from logsentry.ml.features import sequence_arrays
+from logsentry.ml.features import idf_mean, sequence_arrays
 from logsentry.ml.logmoe import LogMoEScorer
 from logsentry.ml.memory import NormalMemory
 from logsentry.ml.router import RouterScorer
@@ -46,6 +46,13 @@ class SmallModelDetector:
         self.router = RouterScorer(bundle.file("router.onnx"), float(info["router"]["threshold"]),
                                    self.known)
         self.model_label = f"{bundle.name}@{info.get('created', '?')}"
+        router_info = info["router"]
+        self.idf: dict[str, float] | None = None
+        self.unseen_idf = float(router_info.get("unseen_idf", 1.0))
+        if "idf" in router_info:
+            if len(router_info["idf"]) != len(self.known):
+                raise ModelError(f"model {bundle.name}: router idf does not match templates")
+            self.idf = dict(zip(self.known, map(float, router_info["idf"]), strict=True))
         if self.kind == "supervised":
             self.scorer: LogMoEScorer | None = LogMoEScorer(bundle.file("logmoe.onnx"))
             self.threshold = float(info["logmoe"]["threshold"])
@@ -128,7 +135,12 @@ class SmallModelDetector:
         keys = [keys[i] for i in order]
         texts = [texts[i] for i in order]
         arrays = sequence_arrays(texts, self.vectors.vectors, max_len=self.max_len)
-        evolved, _errors, unseen = self.router.route(arrays)
+        if self.idf is not None:  # TF-IDF weighted means (bundles since the router uses them)
+            errors = self.router.errors(idf_mean(arrays, self.idf, self.unseen_idf))
+            unseen = self.router.unseen(arrays)
+            evolved = (errors > self.router.threshold) | (unseen > 0)
+        else:
+            evolved, _errors, unseen = self.router.route(arrays)
         if self.scorer is not None:
             # Batches of 64 sequences sorted by length: measured faster than 256 (less padding).
             scores, positions = self.scorer.predict(arrays, batch_size=64)

@@ -64,3 +64,29 @@ def sequence_arrays(
         lengths[i] = len(head)
         mean[i] = table[rows].mean(axis=0)
     return SequenceArrays(ids, lengths, mean, table, templates)
+
+
+def template_idf(arrays: SequenceArrays) -> dict[str, float]:
+    """Smoothed inverse document frequency of each template over the sequences."""
+    n = len(arrays)
+    valid = np.arange(arrays.ids.shape[1])[None, :] < arrays.lengths[:, None]
+    present = np.zeros((n, len(arrays.templates) + 1), dtype=bool)
+    rows = np.repeat(np.arange(n), arrays.ids.shape[1])[valid.ravel()]
+    present[rows, arrays.ids[valid]] = True
+    df = present[:, 1:].sum(axis=0)
+    idf = np.log((1 + n) / (1 + df)) + 1
+    return {t: float(v) for t, v in zip(arrays.templates, idf, strict=True)}
+
+
+def idf_mean(arrays: SequenceArrays, idf: dict[str, float], unseen_idf: float) -> np.ndarray:
+    """Sequence means with each record weighted by its template's IDF (TF-IDF weighting).
+
+    A template rare in training (or never seen: ``unseen_idf``) weighs more, so one odd
+    record is not averaged away in a long sequence. Records beyond ``max_len`` are not
+    counted, the same at training and at scan time.
+    """
+    weights = np.array([0.0] + [idf.get(t, unseen_idf) for t in arrays.templates])
+    w = weights[arrays.ids]  # (n, max_len); padding rows weigh 0
+    vectors = arrays.table[arrays.ids]  # (n, max_len, DIM)
+    total = np.maximum(w.sum(axis=1, keepdims=True), 1e-9)
+    return ((w[..., None] * vectors).sum(axis=1) / total).astype(np.float32)

@@ -23,7 +23,7 @@ import numpy as np
 from logsentry import __version__
 from logsentry.embed import ENCODER_ID
 from logsentry.ml.bundle import Bundle, BundleWriter
-from logsentry.ml.features import SequenceArrays
+from logsentry.ml.features import SequenceArrays, idf_mean, template_idf
 from logsentry.ml.logmoe import LogMoEConfig, LogMoEScorer, export_logmoe, train_logmoe
 from logsentry.ml.memory import MemoryConfig, NormalMemory
 from logsentry.ml.router import RouterConfig, export_router, train_router
@@ -87,9 +87,13 @@ def train_bundle(
             "versions": _versions(),
         }
         notice(f"training the router on {len(arrays):,} sequences")
-        router, router_threshold = train_router(arrays.mean, spec.router)
+        idf = template_idf(arrays)
+        unseen_idf = float(np.log(1 + len(arrays)) + 1)  # as if in no training sequence
+        router, router_threshold = train_router(idf_mean(arrays, idf, unseen_idf), spec.router)
         export_router(router, writer.path("router.onnx"))
         info["router"] = {"threshold": float(router_threshold), "quantile": spec.router.quantile,
+                          "input": "tf-idf weighted mean of template vectors",
+                          "idf": [idf[t] for t in arrays.templates], "unseen_idf": unseen_idf,
                           "config": asdict(spec.router)}
         if spec.kind == "supervised":
             assert y is not None
@@ -153,7 +157,9 @@ def _held_out(writer: BundleWriter, info: dict[str, Any], known: list[str],
     from logsentry.ml.router import RouterScorer
 
     router = RouterScorer(writer.path("router.onnx"), info["router"]["threshold"], known)
-    evolved, _errors, _unseen = router.route(arrays)
+    idf = dict(zip(known, info["router"]["idf"], strict=True))
+    errors = router.errors(idf_mean(arrays, idf, info["router"]["unseen_idf"]))
+    evolved = (errors > router.threshold) | (router.unseen(arrays) > 0)
     if info["kind"] == "supervised":
         p, _ = LogMoEScorer(writer.path("logmoe.onnx")).predict(arrays)
         predicted = p >= info["logmoe"]["threshold"]

@@ -55,3 +55,21 @@ def test_session_labels_file(tmp_path: Path) -> None:
         load_session_labels(path)
     with pytest.raises(InputError, match="cannot read"):
         load_session_labels(tmp_path / "missing.csv")
+
+
+def test_idf_weighting_lets_a_rare_template_stand_out() -> None:
+    from logsentry.ml.features import idf_mean, template_idf
+
+    common = [["a", "b"]] * 9
+    arrays = sequence_arrays([*common, ["a", "b", "rare"]], fake_vectors)
+    idf = template_idf(arrays)
+    assert idf["rare"] > idf["a"] == idf["b"]
+    weighted = idf_mean(arrays, idf, unseen_idf=10.0)
+    plain = arrays.mean
+    table = fake_vectors(arrays.templates)
+    rare = table[arrays.templates.index("rare")]
+    # the rare template pulls the weighted mean towards itself more than the plain mean
+    assert weighted[-1] @ rare > plain[-1] @ rare
+    assert np.allclose(weighted[0], plain[0])  # equal weights: the plain mean
+    unseen = sequence_arrays([["a", "b", "new"]], fake_vectors)
+    assert idf_mean(unseen, idf, unseen_idf=10.0).shape == (1, DIM)
