@@ -100,7 +100,7 @@ class ScanReport:
         lines = run.pipeline.stats.lines
         if self.json is not None:
             self.json.close()
-        if self.text is not None:
+        if self.text is not None and (self.sequences or not run.pipeline.problems):
             share = 100 * self.anomalies / self.sequences if self.sequences else 0.0
             if self.anomalies:
                 self.text.line((f"anomalies over the input: |{self.timeline()}|", "dim"))

@@ -151,6 +151,9 @@ def test_bad_requests_are_one_line_errors(trained: tuple[Path, Path], tmp_path: 
     assert no_name.code == 2 and "--name" in no_name.err
     no_labels = call_main(["train", str(log), "--name", "x"])
     assert no_labels.code == 2 and "--unlabeled" in no_labels.err
+    unreadable = call_main(["scan", str(tmp_path / "absent.log")])
+    assert unreadable.code == 2 and unreadable.out == ""  # no summary of nothing
+    assert unreadable.err.count("\n") == 1 and "no such file" in unreadable.err
     missing = call_main(["scan", str(log), "--model", "nope"])
     assert missing.code == 3 and "no model named 'nope'" in missing.err
     assert len(missing.err.strip().splitlines()) == 1
