@@ -26,6 +26,7 @@ import numpy as np
 
 from logsentry.errors import ModelError
 from logsentry.files import sha256
+from logsentry.onnx import open_session
 
 ENCODER_ID = "all-MiniLM-L6-v2/onnx-meanpool-l2/v1"
 DIM = 384
@@ -137,25 +138,17 @@ def export_onnx(weights: Path, target: Path) -> None:
     (target / "encoder.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
-def providers() -> list[str]:
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-
-
 class OnnxEncoder:
     """Sentence vectors (L2-normalised, 384-d float32) for a list of texts."""
 
     def __init__(self, folder: Path, *, batch_size: int = 64) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         try:
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            self.session = ort.InferenceSession(str(folder / "model.onnx"), providers=providers())
-        except Exception as exc:  # onnxruntime and tokenizers raise their own types
+        except Exception as exc:  # tokenizers raises its own exception type
             raise ModelError(f"cannot load the sentence encoder from {folder}: {exc}") from None
+        self.session = open_session(folder / "model.onnx", "sentence encoder")
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self.batch_size = batch_size

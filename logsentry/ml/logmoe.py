@@ -22,6 +22,7 @@ import numpy as np
 
 from logsentry.errors import ModelError
 from logsentry.ml.features import DIM, SequenceArrays
+from logsentry.onnx import open_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,26 +425,11 @@ def export_logmoe(model: Any, path: Path, max_len: int) -> Path:
     return path
 
 
-def providers() -> list[str]:
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-
-
 class LogMoEScorer:
     """Runs an exported LogMoE with onnxruntime: p(anomalous) and per-position evidence."""
 
     def __init__(self, path: Path) -> None:
-        import onnxruntime as ort
-
-        if not path.is_file():
-            raise ModelError(f"LogMoE model not found: {path}")
-        try:
-            self.session = ort.InferenceSession(str(path), providers=providers())
-        except Exception as exc:  # onnxruntime raises its own, unexported types
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"cannot load LogMoE model {path}: {reason}") from None
+        self.session = open_session(path, "LogMoE model")
         names = {i.name for i in self.session.get_inputs()}
         if names != {"vectors", "lengths"}:
             raise ModelError(f"{path} is not a LogMoE model (inputs {sorted(names)})")

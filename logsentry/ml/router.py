@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from logsentry.errors import ModelError
 from logsentry.ml.features import DIM, SequenceArrays
 from logsentry.ml.threshold import quantile_threshold
+from logsentry.onnx import open_session
 
 if TYPE_CHECKING:
-    import onnxruntime
+    pass
 
 HIDDEN = (64, 128, 64)
 OPSET = 17
@@ -116,25 +116,12 @@ def export_router(model: Any, path: Path) -> None:
         )
 
 
-def load_session(path: Path) -> onnxruntime.InferenceSession:
-    import onnxruntime as ort
-
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises several unrelated types for a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path}: not a valid ONNX model ({first})") from None
-
-
 class RouterScorer:
     """Routes sequences with the exported autoencoder; numpy + onnxruntime only."""
 
     def __init__(self, path: Path, threshold: float, known_templates: Iterable[str]) -> None:
-        self.session = load_session(Path(path))
+        # One thread: a 384-wide autoencoder is too small to gain from more.
+        self.session = open_session(Path(path), "router", threads=1)
         self.threshold = float(threshold)
         self.known = frozenset(known_templates)
 
