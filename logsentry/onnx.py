@@ -32,6 +32,9 @@ def open_session(path: Path, what: str, *,
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    # Idle pool threads sleep instead of spinning: a scan interleaves small model runs
+    # with parsing on the same cores (measured: 2,301-block scoring 3.1 s vs 4.0-5.0 s).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=providers())
     except Exception as exc:  # onnxruntime raises several unrelated, unexported types

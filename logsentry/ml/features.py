@@ -86,7 +86,11 @@ def idf_mean(arrays: SequenceArrays, idf: dict[str, float], unseen_idf: float) -
     counted, the same at training and at scan time.
     """
     weights = np.array([0.0] + [idf.get(t, unseen_idf) for t in arrays.templates])
-    w = weights[arrays.ids]  # (n, max_len); padding rows weigh 0
-    vectors = arrays.table[arrays.ids]  # (n, max_len, DIM)
-    total = np.maximum(w.sum(axis=1, keepdims=True), 1e-9)
-    return ((w[..., None] * vectors).sum(axis=1) / total).astype(np.float32)
+    n = arrays.ids.shape[0]
+    # (n, T + 1) summed weight of each template per sequence, then one matrix product:
+    # far cheaper than gathering an (n, max_len, DIM) block of vectors.
+    cells = (np.arange(n)[:, None] * len(weights) + arrays.ids).ravel()
+    bag = np.bincount(cells, weights=weights[arrays.ids].ravel(),
+                      minlength=n * len(weights)).reshape(n, len(weights))
+    total = np.maximum(bag.sum(axis=1, keepdims=True), 1e-9)
+    return ((bag @ arrays.table.astype(np.float64)) / total).astype(np.float32)

@@ -272,8 +272,10 @@ def test_interrupt_exits_130_quietly_and_keeps_parser_state(
     hdfs_log: Path, isolated_home: Path
 ) -> None:
     """Ctrl-C while waiting for more input: exit 130, no traceback, state saved."""
+    # A shell's background job inherits SIGINT ignored; Python then keeps it so.
     proc = subprocess.Popen([str(EXE), "parse", "-q", "-f", "hdfs", "-"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdin is not None and proc.stdout is not None
     try:
         # Little enough that neither pipe fills up while nobody reads it (64 KiB).
