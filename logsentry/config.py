@@ -64,6 +64,15 @@ class Settings:
     session_key: str = ""  # overrides the format's session regex when set
     profile: str = ""  # parser state profile; default: the log format's name
     model: str = ""  # model bundle; default: the active one (`logsentry models use`)
+    llm: bool = True  # escalate to the LLM tier (``--no-llm``: small model only)
+    llm_model: str = ""  # GGUF path or packaged name; default: the packaged default
+    llm_endpoint: str = ""  # OpenAI-compatible URL; used instead of a local model
+    llm_endpoint_model: str = ""  # "model" field sent to the endpoint
+    llm_role: str = "auto"  # explain | judge | auto (judge for a model you chose)
+    llm_tau: float = 0.9  # escalate when the small model's confidence in normal < tau
+    llm_timeout: float = 60.0  # seconds per LLM call
+    llm_budget: str = ""  # per run: N calls, or Ns seconds ("" = unlimited)
+    llm_threads: int = 0  # llama.cpp threads; 0 = all cores (at most 8)
     max_line_bytes: int = 64 * 1024
     color: str = "auto"
     multiline: bool = True

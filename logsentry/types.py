@@ -143,11 +143,16 @@ class Verdict:
     verdict: str  # "anomalous" or "normal"
     score: float  # the deciding model's anomaly score (higher = more anomalous)
     routed: str  # "known" or "evolved" (unlike anything the small model was trained on)
-    decided_by: str  # "small_model" (later: "llm", "cache", "small_model_fallback")
+    decided_by: str  # "small_model", "llm", "cache" or "small_model_fallback"
     model: str  # bundle name and version
     evidence: list[int] = field(default_factory=list)  # line numbers that drove the score
     explanation: str | None = None
     unseen_templates: int = 0  # templates the model never saw in training
+    escalated: bool = False  # sent to the LLM tier (answered by it, the cache, or a fallback)
+    llm_verdict: str | None = None  # what the LLM said, where it answered
+    reason: str | None = None  # why a fallback, or how a disagreement was settled
+    llm: str | None = None  # the LLM (name@sha256 prefix, or endpoint) asked
+    answered_by: str | None = None  # "llm" or "cache": where the LLM's answer came from
 
     @property
     def anomalous(self) -> bool:

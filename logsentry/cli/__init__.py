@@ -18,6 +18,7 @@ import typer
 from logsentry import __version__
 from logsentry.cli import completions_cmd, config_cmd, models_cmd
 from logsentry.cli.eval_cmd import evaluate
+from logsentry.cli.explain_cmd import explain
 from logsentry.cli.formats_cmd import formats
 from logsentry.cli.parse_cmd import parse
 from logsentry.cli.sample_cmd import sample
@@ -79,6 +80,7 @@ app.command("formats")(formats)
 app.command("sample")(sample)
 app.command("train")(train)
 app.command("eval")(evaluate)
+app.command("explain")(explain)
 app.command("completions")(completions_cmd.completions)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")

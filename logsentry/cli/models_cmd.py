@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -82,3 +82,57 @@ def use(name: Annotated[str, typer.Argument(help="Bundle name.")]) -> None:
     env = _env()
     registry.set_active(env.dirs.data, name)
     env.notice(f"active model: {name}")
+
+
+@app.command("llm")
+def llm(
+    llm_model: Annotated[str | None, typer.Option(
+        "--llm-model", help="Show this GGUF file or packaged model instead.",
+        show_default=False)] = None,
+    output: OutputOpt = "text",
+) -> None:
+    """The LLM the scan escalates to: name, size, sha256 and where it came from."""
+    from logsentry.llm import models
+
+    env = _env()
+    mode = check_output(output)
+    settings = load_settings({"llm_model": llm_model} if llm_model else {})
+    rows: list[dict[str, Any]] = []
+    if settings.llm_endpoint:
+        rows.append({"name": f"endpoint {settings.llm_endpoint}", "in_use": True,
+                     "origin": "endpoint", "model": settings.llm_endpoint_model or None})
+    chosen = models.resolve(settings.llm_model, env.dirs.cache)
+    for name in models.PACKAGED:
+        if name == chosen.name and chosen.origin != "file":
+            continue
+        p = models.PACKAGED[name]
+        rows.append({"name": name, "in_use": False, "installed": name in models.installed(),
+                     "description": p.description, "size": p.size, "sha256": p.sha256,
+                     "license": p.license, "origin": "package " + " ".join(
+                         m.replace("_", "-") for m in p.packages)})
+    rows.insert(0 if not settings.llm_endpoint else 1, {
+        "name": chosen.name, "in_use": not settings.llm_endpoint, "installed": True,
+        "description": models.PACKAGED[chosen.name].description
+        if chosen.name in models.PACKAGED and chosen.origin != "file" else "GGUF file",
+        "size": chosen.size, "sha256": chosen.sha256, "origin": chosen.origin,
+        "path": str(chosen.path), "setting": settings.origin.get("llm_model")})
+    if mode != "text":
+        out = JsonWriter(env.stdout, mode)
+        for row in rows:
+            out.write(row)
+        out.close()
+        return
+    text = TextWriter(env)
+    for row in rows:
+        mark = "*" if row.get("in_use") else " "
+        size = f"{row['size'] / 1e6:,.0f} MB" if row.get("size") else ""
+        state = "" if row.get("installed", True) else "  (not installed)"
+        text.line((f"{mark} {row['name']:<22}", "bold" if row.get("in_use") else None),
+                  (f" {size:>8}  {row.get('description', '')}  [{row['origin']}]{state}", None))
+        if row.get("in_use"):
+            if row.get("path"):
+                text.line((f"    path    {row['path']}", "dim"))
+            if row.get("sha256"):
+                how = "computed" if row["origin"] == "file" else "verified"
+                text.line((f"    sha256  {row['sha256']} ({how})", "dim"))
+    text.close()

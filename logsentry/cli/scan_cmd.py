@@ -25,6 +25,7 @@ from logsentry.cli.common import (
     settings_from,
 )
 from logsentry.status import ExitCode
+from logsentry.types import Sequence
 
 BATCH = 512  # sequences judged together (one ONNX call per chunk of them)
 
@@ -42,7 +43,23 @@ def scan(
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies",
                                                  help="Print anomalous sequences only.")] = False,
     no_llm: Annotated[bool, typer.Option(
-        "--no-llm", help="Small model only (the LLM tier is not built yet: always so).")] = False,
+        "--no-llm", help="Small model only: no LLM, no escalation.")] = False,
+    llm_model: Annotated[str | None, typer.Option(
+        "--llm-model", help="GGUF model file (or a packaged model name) for the LLM tier.",
+        show_default=False)] = None,
+    llm_endpoint: Annotated[str | None, typer.Option(
+        "--llm-endpoint", help="OpenAI-compatible server URL (e.g. http://127.0.0.1:8080/v1) "
+        "instead of a local model; API key from LOGSENTRY_LLM_API_KEY.",
+        show_default=False)] = None,
+    llm_budget: Annotated[str | None, typer.Option(
+        "--llm-budget", help="At most N LLM calls (50) or seconds (120s) this run; then the "
+        "small model decides.", show_default=False)] = None,
+    llm_timeout: Annotated[float | None, typer.Option(
+        "--llm-timeout", help="Seconds per LLM call [default: 60].", show_default=False)] = None,
+    llm_role: Annotated[str | None, typer.Option(
+        "--llm-role", help="explain: the small model decides, the LLM explains; judge: the "
+        "LLM decides escalated sequences; auto: judge for a model you chose.",
+        show_default=False)] = None,
     window: WindowOpt = None,
     session_key: SessionKeyOpt = None,
     log_format: LogFormatOpt = None,
@@ -61,7 +78,10 @@ def scan(
 
     settings = settings_from(log_format=log_format, profile=profile, color=color, window=window,
                              session_key=session_key, max_line_bytes=max_line_bytes,
-                             multiline=multiline, model=model)
+                             multiline=multiline, model=model, llm_model=llm_model,
+                             llm_endpoint=llm_endpoint, llm_budget=llm_budget,
+                             llm_timeout=llm_timeout, llm_role=llm_role,
+                             llm=False if no_llm else None)
     env = make_env(color, quiet, settings)
     mode = check_output(output)
     names = check_inputs(inputs, env)
@@ -70,17 +90,35 @@ def scan(
         pass  # auto-detection still decides; the bundle's format is only a hint for now
     vectors = TemplateVectors(env.dirs.cache, on_notice=env.notice)
     detector = SmallModelDetector(bundle, vectors)
+    escalator = None
+    if settings.llm:
+        from logsentry.llm.tier import make_escalator
+
+        escalator = make_escalator(settings, env.dirs.data, env.dirs.cache,
+                                   bundle=detector.model_label, system=settings.log_format,
+                                   notice=env.notice)
     report = ScanReport(env, mode, only_anomalies=only_anomalies,
                         show_source=len(names) > 1 or any(c in n for n in names for c in "*?["))
+    report.llm = escalator
     with pipeline_run(env, settings, names, force=force) as (run, pipe):
-        pending = []
+        def templates_of(seq: Sequence) -> list[str]:
+            template = pipe.parser.template
+            return [template(r.template_id) or r.template for r in seq.records]
+
+        def judge(batch: list[Sequence]) -> None:
+            verdicts = detector.judge(batch, pipe.parser)
+            if escalator is not None:
+                verdicts = escalator.review(verdicts, templates_of)
+            report.add(verdicts)
+
+        pending: list[Sequence] = []
         for seq in pipe.sequences(names):
             pending.append(seq)
             if len(pending) >= BATCH:
-                report.add(detector.judge(pending, pipe.parser))
+                judge(pending)
                 pending = []
         if pending:
-            report.add(detector.judge(pending, pipe.parser))
+            judge(pending)
         report.finish(run)
     code = run.exit_code()
     if code == ExitCode.OK and report.anomalies:

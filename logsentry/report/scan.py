@@ -8,6 +8,7 @@ verdict object per sequence (only anomalous ones with ``--only-anomalies``).
 
 from __future__ import annotations
 
+import textwrap
 import time
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from logsentry.types import Verdict
 
 if TYPE_CHECKING:
     from logsentry.cli.common import Run
+    from logsentry.llm.escalate import Escalator
 
 SHOWN_LINES = 3
 SPARK = " ▁▂▃▄▅▆▇█"
@@ -37,6 +39,7 @@ class ScanReport:
         self.sequences = 0
         self.anomalies = 0
         self.evolved = 0
+        self.llm: Escalator | None = None  # set by scan when the LLM tier is on
         self.started = time.monotonic()
         self._source_base: dict[str, int] = {}
         self._source_max: dict[str, int] = {}
@@ -83,6 +86,12 @@ class ScanReport:
             first = escape_text(record.content.split("\n", 1)[0])
             style = "red" if record.line in wanted else None
             self.text.line((f"  {record.line:>8} │ ", "dim"), (first, style))
+        if v.explanation:
+            who = "LLM" if v.answered_by != "cache" else "LLM (cached)"
+            for k, chunk in enumerate(textwrap.wrap(escape_text(v.explanation), 96)[:6]):
+                self.text.line((f"  {who + ':' if k == 0 else '':<14}", "cyan"), (chunk, "italic"))
+        if v.reason and not (self.llm is not None and v.reason == self.llm.unavailable):
+            self.text.line(("  note: ", "dim"), (escape_text(v.reason), "dim"))
 
     def timeline(self) -> str:
         total = sum(self._source_max.values())
@@ -111,5 +120,14 @@ class ScanReport:
                 (f", {self.evolved:,} evolved, {lines:,} lines in {elapsed:.1f}s "
                  f"({lines / elapsed:,.0f} lines/s)", None),
             )
+            if self.llm is not None:
+                st = self.llm.stats
+                escalated = 100 * st.escalated / self.sequences if self.sequences else 0.0
+                self.text.line((
+                    f"LLM tier ({escape_text(self.llm.llm_label)}): {st.escalated:,} escalated "
+                    f"({escalated:.1f}%), {st.cache_hits:,} cache hits, {st.calls:,} LLM calls "
+                    f"in {st.seconds:.1f}s, {sum(st.fallbacks.values()):,} fallbacks", "dim"))
+                for why, n in st.fallbacks.most_common(3):
+                    self.text.line((f"  fallback x{n}: {escape_text(why)}", "yellow"))
             self.text.close()
         run.summary(f"{self.sequences:,} sequences, {self.anomalies:,} anomalous")

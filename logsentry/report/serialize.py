@@ -58,6 +58,10 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
         "evidence": v.evidence,
         "model": v.model,
         "unseen_templates": v.unseen_templates,
+        "escalated": v.escalated,
+        "llm_verdict": v.llm_verdict,
+        "reason": v.reason,
+        "llm": v.llm,
     }
 
 

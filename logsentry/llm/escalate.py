@@ -1,0 +1,212 @@
+"""Collaborative detection: which sequences go to the LLM, and what comes back.
+
+Escalation (CoLA Algorithm 1 + CollaborLog routing): a sequence goes to the LLM
+when the router says ``evolved``, or the small model says anomalous, or its
+confidence in "normal" (1 - score) is below ``tau``. Everything else keeps
+the small model's verdict.
+
+Before a call, the knowledge-reuse cache is asked (see ``store``); sequences of
+one batch with the same key share one call. A failed, late or over-budget call
+leaves the small model's verdict, with ``decided_by: small_model_fallback`` and
+the reason.
+
+How the two verdicts combine (``role``):
+
+* ``explain``: the small model keeps the verdict; the LLM explains it, and its
+  own verdict is shown beside it (``llm_verdict``) when they disagree. The
+  default for the packaged tiny models, which measurably cannot tell normal
+  from anomalous sequences (see README "LLM tier").
+* ``judge``: the LLM's verdict decides, except that it never overturns a
+  confident small-model "anomalous" (score >= ``STRONG``): log text can talk
+  to the LLM, not to the small model. The disagreement is shown. The default
+  for a model given with ``--llm-model`` or ``--llm-endpoint``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from dataclasses import replace as copy_with
+from typing import Any
+
+from logsentry.errors import ModelError
+from logsentry.llm.backend import Backend, LLMError
+from logsentry.llm.prompts import SCHEMA, Prompt, parse_answer
+from logsentry.llm.store import Answer, VerdictStore, sequence_key
+from logsentry.types import Sequence, Verdict
+
+STRONG = 0.9  # a small-model score the LLM cannot overturn
+
+
+@dataclass(frozen=True, slots=True)
+class LLMOptions:
+    tau: float = 0.9  # escalate when confidence in normal (1 - score) is below this
+    role: str = "explain"  # "explain" or "judge"
+    timeout: float = 60.0  # seconds per call
+    budget_calls: int = 0  # 0 = unlimited
+    budget_seconds: float = 0.0  # 0 = unlimited
+    max_tokens: int = 120
+
+
+@dataclass(slots=True)
+class LLMStats:
+    escalated: int = 0
+    cache_hits: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+    fallbacks: Counter[str] = field(default_factory=Counter)
+    disagreements: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"escalated": self.escalated, "cache_hits": self.cache_hits,
+                "llm_calls": self.calls, "llm_seconds": round(self.seconds, 3),
+                "fallbacks": sum(self.fallbacks.values()),
+                "fallback_reasons": dict(self.fallbacks), "disagreements": self.disagreements}
+
+
+def should_escalate(v: Verdict, tau: float) -> bool:
+    return v.routed == "evolved" or v.anomalous or (1.0 - min(float(v.score), 1.0)) < tau
+
+
+class Escalator:
+    def __init__(self, backend: Backend | None, store: VerdictStore, *, bundle: str,
+                 prompt: Prompt, options: LLMOptions, system: str = "logs",
+                 unavailable: str = "", strict: bool = False,
+                 notice: Callable[[str], None] | None = None) -> None:
+        self.backend = backend
+        self.store = store
+        self.bundle = bundle
+        self.prompt = prompt
+        self.options = options
+        self.system = system
+        self.unavailable = unavailable  # why there is no backend (fallback reason)
+        self.strict = strict  # a model the operator named: failing to load it is an error
+        self.notice = notice or (lambda _message: None)
+        self.stats = LLMStats()
+        self._started = time.monotonic()
+
+    @property
+    def llm_label(self) -> str:
+        return self.backend.label if self.backend is not None else "none"
+
+    def _over_budget(self) -> str | None:
+        o = self.options
+        if o.budget_calls and self.stats.calls >= o.budget_calls:
+            return f"LLM budget of {o.budget_calls} calls spent"
+        if o.budget_seconds and self.stats.seconds >= o.budget_seconds:
+            return f"LLM budget of {o.budget_seconds:g} s spent"
+        return None
+
+    def review(self, verdicts: list[Verdict],
+               templates_of: Callable[[Sequence], list[str]]) -> list[Verdict]:
+        """The verdicts after escalation, in order."""
+        out = list(verdicts)
+        answered: dict[str, Answer | str] = {}  # key -> answer, or a fallback reason
+        rows: list[dict[str, Any]] = []
+        for i, v in enumerate(verdicts):
+            if not should_escalate(v, self.options.tau):
+                continue
+            self.stats.escalated += 1
+            templates = templates_of(v.sequence)
+            key = sequence_key(templates)
+            source = "cache"
+            result = answered.get(key)
+            if result is None:
+                cached = self.store.answer(key, self.bundle, self.llm_label, self.prompt.version)
+                if cached is not None:
+                    result = cached
+                    self.stats.cache_hits += 1
+                else:
+                    result = self._ask(v)
+                    source = "llm"
+                answered[key] = result
+            elif isinstance(result, Answer):
+                self.stats.cache_hits += 1  # a repeat within the batch: one call for both
+            final = self._combine(v, result, source)
+            if isinstance(result, Answer) and source == "llm":
+                self.store.put_answer(key, self.bundle, self.llm_label, self.prompt.version,
+                                      result)
+            out[i] = final
+            rows.append(self._row(v, final, templates, key, result))
+        self.store.put_escalations(rows)
+        return out
+
+    def _ask(self, v: Verdict) -> Answer | str:
+        if self.backend is None:
+            return self.unavailable or "no LLM"
+        over = self._over_budget()
+        if over:
+            return over
+        system, user, shown = self.prompt.render(v.sequence, focus=v.evidence, system=self.system)
+        started = time.monotonic()
+        self.stats.calls += 1
+        try:
+            raw = self.backend.complete(system, user, SCHEMA, max_tokens=self.options.max_tokens,
+                                        timeout=self.options.timeout)
+            anomalous, explanation, lines = parse_answer(raw)
+        except LLMError as exc:
+            return f"LLM failed: {exc}"
+        except ModelError as exc:  # the (lazily loaded) default model cannot load
+            if self.strict:
+                raise
+            self.stats.calls -= 1  # nothing was asked
+            self.backend = None
+            self.unavailable = f"LLM unavailable: {exc}"
+            self.notice(f"{self.unavailable}; using the small model's verdicts")
+            return self.unavailable
+        except ValueError:
+            return "LLM answer was not the expected JSON"
+        finally:
+            self.stats.seconds += time.monotonic() - started
+        index = {r.line: j for j, r in enumerate(v.sequence.records)}
+        positions = tuple(index[n] for n in lines if n in index and n in shown)
+        return Answer(anomalous, explanation, positions)
+
+    def _combine(self, v: Verdict, result: Answer | str, source: str) -> Verdict:
+        if isinstance(result, str):
+            self.stats.fallbacks[result] += 1
+            return copy_with(v, decided_by="small_model_fallback", escalated=True, reason=result,
+                             llm=self.llm_label)
+        records = v.sequence.records
+        llm_lines = sorted(records[p].line for p in result.positions if p < len(records))
+        llm_verdict = "anomalous" if result.anomalous else "normal"
+        agree = llm_verdict == v.verdict
+        if not agree:
+            self.stats.disagreements += 1
+        if self.options.role == "judge" and not (v.anomalous and not result.anomalous
+                                                 and v.score >= STRONG):
+            verdict = llm_verdict
+            decided_by = source
+            reason = None if agree else f"LLM overruled the small model ({v.verdict})"
+            evidence = llm_lines or v.evidence
+        else:
+            verdict = v.verdict
+            decided_by = "small_model"
+            reason = None if agree else (
+                "confident small-model verdict kept; the LLM disagreed"
+                if self.options.role == "judge" else "the LLM disagreed (it explains only)")
+            evidence = sorted(set(v.evidence) | set(llm_lines)) if verdict == "anomalous" \
+                else v.evidence
+        return copy_with(v, verdict=verdict, decided_by=decided_by, escalated=True,
+                         explanation=result.explanation or None, llm_verdict=llm_verdict,
+                         reason=reason, evidence=evidence, llm=self.llm_label,
+                         answered_by=source)
+
+    def _row(self, before: Verdict, after: Verdict, templates: list[str], key: str,
+             result: Answer | str) -> dict[str, Any]:
+        seq = before.sequence
+        shown = self.prompt.render(seq, focus=before.evidence, system=self.system)[2]
+        by_line = {r.line: r for r in seq.records}
+        return {
+            "sequence_id": seq.sequence_id, "created": time.time(), "source": seq.source,
+            "session": seq.session, "window": seq.window, "lines": seq.lines,
+            "shown": [[n, by_line[n].content] for n in shown],
+            "templates": templates, "cache_key": key, "small_score": float(before.score),
+            "small_verdict": before.verdict, "routed": before.routed,
+            "llm_anomalous": result.anomalous if isinstance(result, Answer) else None,
+            "explanation": after.explanation, "evidence": after.evidence,
+            "verdict": after.verdict, "decided_by": after.decided_by, "reason": after.reason,
+            "bundle": self.bundle, "llm": self.llm_label, "prompt": self.prompt.version,
+        }

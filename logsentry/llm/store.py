@@ -1,0 +1,144 @@
+"""The verdict store: one SQLite database in the data directory.
+
+* ``llm_answers``: the knowledge-reuse cache. An LLM answer is stored under
+  (key, bundle, llm, prompt); the key is the sha256 of the sequence's template
+  texts in order (exact reuse: two sequences share a key only when they are the
+  same template sequence, so an answer is never reused for a different shape).
+  Evidence is kept as record positions, which mean the same records in any
+  sequence with that key.
+* ``escalations``: every escalated sequence (lines shown to the LLM, template
+  texts, small-model score, LLM label and explanation, final verdict, models)
+  for ``explain`` and for ``adapt``.
+
+WAL mode: many readers and one writer at a time (``busy_timeout`` waits for it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Sequence as Seq
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from logsentry.errors import StateError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS llm_answers (
+    key TEXT NOT NULL, bundle TEXT NOT NULL, llm TEXT NOT NULL, prompt TEXT NOT NULL,
+    anomalous INTEGER NOT NULL, explanation TEXT NOT NULL, positions TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (key, bundle, llm, prompt)
+);
+CREATE TABLE IF NOT EXISTS escalations (
+    sequence_id TEXT PRIMARY KEY, created REAL NOT NULL, source TEXT, session TEXT,
+    window TEXT, lines TEXT NOT NULL, shown TEXT NOT NULL, templates TEXT NOT NULL,
+    cache_key TEXT NOT NULL, small_score REAL, small_verdict TEXT, routed TEXT,
+    llm_anomalous INTEGER, explanation TEXT, evidence TEXT, verdict TEXT NOT NULL,
+    decided_by TEXT NOT NULL, reason TEXT, bundle TEXT, llm TEXT, prompt TEXT
+);
+"""
+
+
+def sequence_key(templates: Seq[str]) -> str:
+    """The cache key of a template sequence (exact, ordered)."""
+    digest = hashlib.sha256()
+    for t in templates:
+        data = t.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))  # length-prefixed: no join ambiguity
+        digest.update(data)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    anomalous: bool
+    explanation: str
+    positions: tuple[int, ...]  # evidence as record indices in the sequence
+
+
+class VerdictStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        db: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            db.executescript(SCHEMA)
+            db.commit()
+            self._db = db
+        except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
+            raise StateError(f"verdict store {path}: {exc}; move it aside to start a fresh "
+                             f"one (cached LLM answers and escalations are lost)") from None
+        except OSError as exc:
+            raise StateError(f"verdict store {path}: {exc.strerror or exc}") from None
+
+    def answer(self, key: str, bundle: str, llm: str, prompt: str) -> Answer | None:
+        row = self._db.execute(
+            "SELECT anomalous, explanation, positions FROM llm_answers "
+            "WHERE key = ? AND bundle = ? AND llm = ? AND prompt = ?",
+            (key, bundle, llm, prompt)).fetchone()
+        if row is None:
+            return None
+        try:
+            positions = tuple(int(p) for p in json.loads(row[2]))
+        except (ValueError, TypeError):
+            positions = ()
+        return Answer(bool(row[0]), str(row[1]), positions)
+
+    def put_answer(self, key: str, bundle: str, llm: str, prompt: str, answer: Answer) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO llm_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, bundle, llm, prompt, int(answer.anomalous), answer.explanation,
+                 json.dumps(list(answer.positions)), time.time()))
+
+    def put_escalations(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns = list(rows[0])
+        marks = ",".join("?" * len(columns))
+        values = [[_sql(row[c]) for c in columns] for row in rows]
+        with self._db:
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO escalations ({','.join(columns)}) VALUES ({marks})",
+                values)
+
+    def escalation(self, sequence_id: str) -> dict[str, Any] | None:
+        """The stored escalation whose id is ``sequence_id`` or starts with it (unique)."""
+        cursor = self._db.execute(
+            "SELECT * FROM escalations WHERE sequence_id >= ? AND sequence_id < ? "
+            "ORDER BY sequence_id LIMIT 2", (sequence_id, sequence_id + "\uffff"))
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+        if len(rows) != 1:
+            if len(rows) > 1:
+                raise StateError(f"sequence id {sequence_id!r} is ambiguous: give more of it")
+            return None
+        out = dict(zip(names, rows[0], strict=True))
+        for name in ("lines", "shown", "templates", "evidence"):
+            if out.get(name) is not None:
+                out[name] = json.loads(out[name])
+        return out
+
+    def count(self, table: str) -> int:
+        assert table in {"llm_answers", "escalations"}
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _sql(value: Any) -> Any:
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return int(value)
+    return value
