@@ -68,7 +68,7 @@ class Settings:
     llm_model: str = ""  # GGUF path or packaged name; default: the packaged default
     llm_endpoint: str = ""  # OpenAI-compatible URL; used instead of a local model
     llm_endpoint_model: str = ""  # "model" field sent to the endpoint
-    llm_role: str = "auto"  # explain | judge | auto (judge for a model you chose)
+    llm_role: str = "auto"  # explain | judge | auto (judge for a GGUF file or endpoint)
     llm_tau: float = 0.9  # escalate when the small model's confidence in normal < tau
     llm_timeout: float = 60.0  # seconds per LLM call
     llm_budget: str = ""  # per run: N calls, or Ns seconds ("" = unlimited)

@@ -27,6 +27,9 @@ def isolated_home(
         if name.startswith("LOGSENTRY_") and name not in {"LOGSENTRY_HOME", "LOGSENTRY_DATA",
                                                           "LOGSENTRY_REQUIRE_DATA"}:
             monkeypatch.delenv(name)
+    # The LLM tier is off unless a test turns it on (tests/llm, the scan LLM tests):
+    # a scan with it on spends seconds per escalated sequence.
+    monkeypatch.setenv("LOGSENTRY_LLM", "0")
     return home
 
 

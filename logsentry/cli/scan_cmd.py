@@ -58,7 +58,8 @@ def scan(
         "--llm-timeout", help="Seconds per LLM call [default: 60].", show_default=False)] = None,
     llm_role: Annotated[str | None, typer.Option(
         "--llm-role", help="explain: the small model decides, the LLM explains; judge: the "
-        "LLM decides escalated sequences; auto: judge for a model you chose.",
+        "LLM decides escalated sequences; auto: judge for a GGUF file or endpoint you bring, "
+        "explain for the packaged tiny models.",
         show_default=False)] = None,
     window: WindowOpt = None,
     session_key: SessionKeyOpt = None,

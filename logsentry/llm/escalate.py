@@ -94,7 +94,7 @@ class Escalator:
     def _over_budget(self) -> str | None:
         o = self.options
         if o.budget_calls and self.stats.calls >= o.budget_calls:
-            return f"LLM budget of {o.budget_calls} calls spent"
+            return f"LLM budget of {o.budget_calls} call{'s' * (o.budget_calls != 1)} spent"
         if o.budget_seconds and self.stats.seconds >= o.budget_seconds:
             return f"LLM budget of {o.budget_seconds:g} s spent"
         return None

@@ -63,11 +63,6 @@ def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
         raise ConfigError(f"llm_timeout {settings.llm_timeout}: must be positive")
     calls, seconds = parse_budget(settings.llm_budget)
     chosen = explicit(settings, "llm_model") or bool(settings.llm_endpoint)
-    role = settings.llm_role
-    if role == "auto":
-        role = "judge" if chosen else "explain"
-    options = LLMOptions(tau=settings.llm_tau, role=role, timeout=settings.llm_timeout,
-                         budget_calls=calls, budget_seconds=seconds)
     backend: Backend | None = None
     unavailable = ""
     try:
@@ -79,6 +74,13 @@ def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
             raise
         unavailable = f"LLM unavailable: {exc}"
         notice(f"{unavailable}; using the small model's verdicts (or pass --no-llm)")
+    role = settings.llm_role
+    if role == "auto":  # the packaged tiny models explain; a model file or server you bring judges
+        packaged = backend is None or (isinstance(backend, LlamaBackend)
+                                       and backend.model.origin != "file")
+        role = "explain" if packaged else "judge"
+    options = LLMOptions(tau=settings.llm_tau, role=role, timeout=settings.llm_timeout,
+                         budget_calls=calls, budget_seconds=seconds)
     store = VerdictStore(data / "verdicts.sqlite")
     return Escalator(backend, store, bundle=bundle, prompt=Prompt.load(), options=options,
                      system=system, unavailable=unavailable, strict=chosen, notice=notice)

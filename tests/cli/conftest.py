@@ -126,3 +126,13 @@ def on_a_terminal(args: list[str], env: dict[str, str]) -> bytes:
             proc.kill()
             proc.wait()
     return b"".join(chunks)
+
+
+@pytest.fixture
+def warm_encoder(isolated_home: Path, encoder_cache: Path) -> None:
+    """This test's LOGSENTRY_HOME shares the session's exported encoder (export: ~10 s)."""
+    from logsentry.embed.minilm import encoder_dir
+
+    target = encoder_dir(isolated_home / "cache")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(encoder_dir(encoder_cache), target_is_directory=True)

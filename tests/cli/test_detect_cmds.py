@@ -15,15 +15,11 @@ from logsentry.sample import sample_labels, sample_lines
 from tests.cli.conftest import CallMain
 
 VERDICT_KEYS = {"sequence_id", "source", "lines", "session", "window", "verdict", "score",
-                "routed", "decided_by", "explanation", "evidence", "model", "unseen_templates"}
+                "routed", "decided_by", "explanation", "evidence", "model", "unseen_templates",
+                "escalated", "llm_verdict", "reason", "llm"}
 
 
-@pytest.fixture(autouse=True)
-def warm_encoder(isolated_home: Path, encoder_cache: Path) -> None:
-    """Every test's LOGSENTRY_HOME shares one exported encoder (exporting takes ~10 s)."""
-    target = encoder_dir(isolated_home / "cache")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(encoder_dir(encoder_cache), target_is_directory=True)
+pytestmark = pytest.mark.usefixtures("warm_encoder")
 
 
 def write_sample(path: Path, blocks: int, seed: int, rate: float) -> Path:
