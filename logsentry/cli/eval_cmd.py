@@ -60,6 +60,23 @@ def evaluate(
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Also draw score histograms, the precision-recall curve and the "
         "confusion matrix to this PNG.", show_default=False)] = None,
+    llm: Annotated[bool, typer.Option(
+        "--llm", help="Also run the LLM tier on the escalated test sequences and report both "
+        "(answers cached in eval-verdicts.sqlite, apart from scan's store).")] = False,
+    llm_model: Annotated[str | None, typer.Option(
+        "--llm-model", help="GGUF file or packaged model name (with --llm).",
+        show_default=False)] = None,
+    llm_endpoint: Annotated[str | None, typer.Option(
+        "--llm-endpoint", help="OpenAI-compatible server URL (with --llm).",
+        show_default=False)] = None,
+    llm_budget: Annotated[str | None, typer.Option(
+        "--llm-budget", help="At most N LLM calls or Ns seconds per data set (with --llm); "
+        "the rest falls back.", show_default=False)] = None,
+    llm_role: Annotated[str | None, typer.Option(
+        "--llm-role", help="explain, judge or auto (see scan).", show_default=False)] = None,
+    llm_tau: Annotated[float | None, typer.Option(
+        "--llm-tau", help="Escalate when confidence in normal is below this [default: 0.9].",
+        show_default=False)] = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -90,7 +107,9 @@ def evaluate(
     if not all(s.labeled for s in specs):
         raise InputError("eval needs labels: --labels FILE or --label-field FIELD (or "
                          "labels=/label-field= in each --dataset)")
-    settings = settings_from(profile=profile, model=model)
+    settings = settings_from(profile=profile, model=model, llm_model=llm_model,
+                             llm_endpoint=llm_endpoint, llm_budget=llm_budget, llm_role=llm_role,
+                             llm_tau=llm_tau)
     env = make_env(None, quiet, settings)
     scratch = tempfile.TemporaryDirectory(prefix="logsentry-cross-")
     if train_on:
@@ -126,6 +145,11 @@ def evaluate(
         all_y.append(y)
         all_p.append(predicted)
         all_scores.append(np.array([v.score for v in verdicts]))
+        llm_report = None
+        if llm:
+            llm_report, combined = _with_llm(settings, env, detector.model_label, item, test_rows,
+                                             verdicts, y)
+            all_p[-1] = combined
         ids = [tuple(s.template_ids) for s in item.data.sequences]
         reports.append({
             "dataset": ", ".join(item.spec.paths),
@@ -140,6 +164,7 @@ def evaluate(
             "sequences_per_second": round(len(test) / max(seconds, 1e-9), 1),
             "test_in_train_verbatim": verbatim_duplicates([ids[i] for i in train_rows],
                                                           [ids[i] for i in test_rows]),
+            **({"with_llm": llm_report} if llm_report is not None else {}),
         })
     overall = scores(np.concatenate(all_y), np.concatenate(all_p)).as_dict()
     if plot is not None:
@@ -166,8 +191,52 @@ def evaluate(
                    f"{r['sequences_per_second']:,.0f} sequences/s, "
                    f"{r['test_in_train_verbatim']:,} test sequences occur verbatim in "
                    "training", "dim"))
+        w = r.get("with_llm")
+        if w is not None:
+            agree = (f"{w['llm_agrees_with_truth']}/{w['llm_answered']} LLM answers agree with "
+                     f"the labels" if w["llm_answered"] else "no LLM answers")
+            text.line((f"  with the LLM tier ({w['llm']}, role {w['role']}): precision "
+                       f"{w['precision']:.4f}  recall {w['recall']:.4f}  F1 {w['f1']:.4f}", None))
+            text.line((f"  escalated {w['escalated']:,} ({100 * w['escalated_fraction']:.2f}%), "
+                       f"cache hits {w['cache_hits']:,} ({100 * w['cache_hit_rate']:.1f}%), "
+                       f"{w['llm_calls']:,} LLM calls, {w['seconds_per_escalated']:.2f} s per "
+                       f"escalated sequence, {w['fallbacks']:,} fallbacks; {agree}", "dim"))
     if len(reports) > 1:
         text.line((f"overall: precision {overall['precision']:.4f}  recall "
                    f"{overall['recall']:.4f}  F1 {overall['f1']:.4f}", "bold"))
     text.close()
     raise typer.Exit(0)
+
+
+def _with_llm(settings: Any, env: Any, bundle: str, item: Any, test_rows: Any,
+              verdicts: list[Any], y: Any) -> tuple[dict[str, Any], Any]:
+    """The LLM tier over the test verdicts: its metrics, and the combined predictions."""
+    import numpy as np
+
+    from logsentry.llm.tier import make_escalator
+    from logsentry.ml.metrics import scores
+
+    escalator = make_escalator(settings, env.dirs.data, env.dirs.cache, bundle=bundle,
+                               system=item.log_format, notice=env.notice,
+                               store="eval-verdicts.sqlite")
+    texts = {id(item.data.sequences[i]): list(item.texts[i]) for i in test_rows}
+    started = time.perf_counter()
+    combined = escalator.review(verdicts, lambda seq: texts[id(seq)])
+    seconds = time.perf_counter() - started
+    predicted = np.array([v.anomalous for v in combined])
+    st = escalator.stats
+    answered = [(v.llm_verdict == "anomalous", bool(truth)) for v, truth in zip(combined, y,
+                                                                               strict=True)
+                if v.llm_verdict is not None]
+    report = {
+        **scores(y, predicted).as_dict(),
+        "llm": escalator.llm_label, "role": escalator.options.role,
+        "tau": escalator.options.tau, **st.as_dict(),
+        "escalated_fraction": round(st.escalated / max(len(combined), 1), 4),
+        "cache_hit_rate": round(st.cache_hits / st.escalated, 4) if st.escalated else 0.0,
+        "seconds_per_escalated": round(seconds / st.escalated, 3) if st.escalated else 0.0,
+        "llm_answered": len(answered),
+        "llm_agrees_with_truth": sum(a == t for a, t in answered),
+        "llm_answered_anomalous_truth": sum(t for _a, t in answered),
+    }
+    return report, predicted

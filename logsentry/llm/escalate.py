@@ -119,12 +119,12 @@ class Escalator:
                     result = cached
                     self.stats.cache_hits += 1
                 else:
-                    result = self._ask(v)
+                    result = self._ask(v, templates)
                     source = "llm"
                 answered[key] = result
             elif isinstance(result, Answer):
                 self.stats.cache_hits += 1  # a repeat within the batch: one call for both
-            final = self._combine(v, result, source)
+            final = self._combine(v, result, source, templates)
             if isinstance(result, Answer) and source == "llm":
                 self.store.put_answer(key, self.bundle, self.llm_label, self.prompt.version,
                                       result)
@@ -133,7 +133,7 @@ class Escalator:
         self.store.put_escalations(rows)
         return out
 
-    def _ask(self, v: Verdict) -> Answer | str:
+    def _ask(self, v: Verdict, templates: list[str]) -> Answer | str:
         if self.backend is None:
             return self.unavailable or "no LLM"
         over = self._over_budget()
@@ -161,16 +161,20 @@ class Escalator:
         finally:
             self.stats.seconds += time.monotonic() - started
         index = {r.line: j for j, r in enumerate(v.sequence.records)}
-        positions = tuple(index[n] for n in lines if n in index and n in shown)
-        return Answer(anomalous, explanation, positions)
+        named = [templates[index[n]] for n in lines if n in index and n in shown]
+        return Answer(anomalous, explanation, tuple(dict.fromkeys(named)))
 
-    def _combine(self, v: Verdict, result: Answer | str, source: str) -> Verdict:
+    def _combine(self, v: Verdict, result: Answer | str, source: str,
+                 templates: list[str]) -> Verdict:
         if isinstance(result, str):
             self.stats.fallbacks[result] += 1
             return copy_with(v, decided_by="small_model_fallback", escalated=True, reason=result,
                              llm=self.llm_label)
         records = v.sequence.records
-        llm_lines = sorted(records[p].line for p in result.positions if p < len(records))
+        first_line: dict[str, int] = {}
+        for record, template in zip(records, templates, strict=False):
+            first_line.setdefault(template, record.line)
+        llm_lines = sorted({first_line[t] for t in result.evidence if t in first_line})
         llm_verdict = "anomalous" if result.anomalous else "normal"
         agree = llm_verdict == v.verdict
         if not agree:
@@ -180,7 +184,7 @@ class Escalator:
             verdict = llm_verdict
             decided_by = source
             reason = None if agree else f"LLM overruled the small model ({v.verdict})"
-            evidence = llm_lines or v.evidence
+            evidence = (llm_lines or v.evidence) if verdict == "anomalous" else []
         else:
             verdict = v.verdict
             decided_by = "small_model"

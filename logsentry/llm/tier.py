@@ -54,7 +54,10 @@ def make_backend(settings: Settings, cache: Path) -> Backend:
 
 
 def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
-                   system: str, notice: Callable[[str], None]) -> Escalator:
+                   system: str, notice: Callable[[str], None],
+                   store: str = "verdicts.sqlite") -> Escalator:
+    """``store``: the database under ``data`` (eval keeps its own, so labeled test data
+    never mixes with the escalations ``adapt`` learns from)."""
     if settings.llm_role not in ROLES:
         raise ConfigError(f"llm_role {settings.llm_role!r}: use one of {', '.join(ROLES)}")
     if not 0.0 <= settings.llm_tau <= 1.0:
@@ -81,6 +84,6 @@ def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
         role = "explain" if packaged else "judge"
     options = LLMOptions(tau=settings.llm_tau, role=role, timeout=settings.llm_timeout,
                          budget_calls=calls, budget_seconds=seconds)
-    store = VerdictStore(data / "verdicts.sqlite")
-    return Escalator(backend, store, bundle=bundle, prompt=Prompt.load(), options=options,
-                     system=system, unavailable=unavailable, strict=chosen, notice=notice)
+    return Escalator(backend, VerdictStore(data / store), bundle=bundle, prompt=Prompt.load(),
+                     options=options, system=system, unavailable=unavailable, strict=chosen,
+                     notice=notice)

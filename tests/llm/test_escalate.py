@@ -98,7 +98,7 @@ def test_a_slow_llm_times_out_into_a_fallback(smollm: LlamaBackend, tmp_path: Pa
     out = esc.review([make_verdict(make_sequence(FAILING), score=0.97)], templates_of)
     assert out[0].decided_by == "small_model_fallback" and out[0].verdict == "anomalous"
     assert "timed out" in (out[0].reason or "")
-    assert esc.store.count("llm_answers") == 0 and esc.store.count("escalations") == 1
+    assert esc.store.count("llm_answers_v2") == 0 and esc.store.count("escalations") == 1
 
 
 @pytest.mark.parametrize("backend", [Failing(LLMError("endpoint unreachable (refused)")),
@@ -148,7 +148,9 @@ def test_how_verdicts_combine(role: str, score: float, llm_says: bool, final: st
                               decided_by: str, tmp_path: Path) -> None:
     esc = escalator(None, tmp_path / "v.sqlite", role=role)
     v = make_verdict(make_sequence(FAILING), score=score)
-    out = esc._combine(v, Answer(llm_says, "because", (1,)), "llm")
+    out = esc._combine(v, Answer(llm_says, "because", (v.sequence.records[1].template,)), "llm",
+                       templates_of(v.sequence))
+    assert out.evidence == ([2] if final == "anomalous" else [])
     assert (out.verdict, out.decided_by) == (final, decided_by)
     assert out.llm_verdict == ("anomalous" if llm_says else "normal")
     assert out.explanation == "because"
