@@ -109,7 +109,8 @@ def scan(
         def judge(batch: list[Sequence]) -> None:
             verdicts = detector.judge(batch, pipe.parser)
             if escalator is not None:
-                verdicts = escalator.review(verdicts, templates_of)
+                verdicts = escalator.review(verdicts, templates_of,
+                                            pipe.format.name if pipe.format else None)
             report.add(verdicts)
 
         pending: list[Sequence] = []

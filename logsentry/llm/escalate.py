@@ -47,7 +47,7 @@ class LLMOptions:
     timeout: float = 60.0  # seconds per call
     budget_calls: int = 0  # 0 = unlimited
     budget_seconds: float = 0.0  # 0 = unlimited
-    max_tokens: int = 120
+    max_tokens: int = 200  # room for a 240-character explanation and the closing JSON
 
 
 @dataclass(slots=True)
@@ -99,9 +99,12 @@ class Escalator:
             return f"LLM budget of {o.budget_seconds:g} s spent"
         return None
 
-    def review(self, verdicts: list[Verdict],
-               templates_of: Callable[[Sequence], list[str]]) -> list[Verdict]:
-        """The verdicts after escalation, in order."""
+    def review(self, verdicts: list[Verdict], templates_of: Callable[[Sequence], list[str]],
+               system: str | None = None) -> list[Verdict]:
+        """The verdicts after escalation, in order (``system``: the log format, if known
+        only now, e.g. auto-detected)."""
+        if system:
+            self.system = system
         out = list(verdicts)
         answered: dict[str, Answer | str] = {}  # key -> answer, or a fallback reason
         rows: list[dict[str, Any]] = []

@@ -30,7 +30,7 @@ MAX_CHARS = 240  # per line
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "explanation": {"type": "string", "maxLength": 300},
+        "explanation": {"type": "string", "maxLength": 240},
         "anomalous": {"type": "boolean"},
         "evidence_lines": {"type": "array", "items": {"type": "integer"}, "maxItems": 3},
     },
