@@ -147,7 +147,7 @@ def evaluate(
         all_scores.append(np.array([v.score for v in verdicts]))
         llm_report = None
         if llm:
-            llm_report, combined = _with_llm(settings, env, detector.model_label, item, test_rows,
+            llm_report, combined = _with_llm(settings, env, detector, item, test_rows,
                                              verdicts, y)
             all_p[-1] = combined
         ids = [tuple(s.template_ids) for s in item.data.sequences]
@@ -208,7 +208,7 @@ def evaluate(
     raise typer.Exit(0)
 
 
-def _with_llm(settings: Any, env: Any, bundle: str, item: Any, test_rows: Any,
+def _with_llm(settings: Any, env: Any, detector: Any, item: Any, test_rows: Any,
               verdicts: list[Any], y: Any) -> tuple[dict[str, Any], Any]:
     """The LLM tier over the test verdicts: its metrics, and the combined predictions."""
     import numpy as np
@@ -216,9 +216,10 @@ def _with_llm(settings: Any, env: Any, bundle: str, item: Any, test_rows: Any,
     from logsentry.llm.tier import make_escalator
     from logsentry.ml.metrics import scores
 
-    escalator = make_escalator(settings, env.dirs.data, env.dirs.cache, bundle=bundle,
-                               system=item.log_format, notice=env.notice,
-                               store="eval-verdicts.sqlite")
+    escalator = make_escalator(settings, env.dirs.data, env.dirs.cache,
+                               bundle=detector.model_label, system=item.log_format,
+                               notice=env.notice, store="eval-verdicts.sqlite",
+                               examples=detector.examples_for)
     texts = {id(item.data.sequences[i]): list(item.texts[i]) for i in test_rows}
     started = time.perf_counter()
     combined = escalator.review(verdicts, lambda seq: texts[id(seq)])

@@ -97,7 +97,7 @@ def scan(
 
         escalator = make_escalator(settings, env.dirs.data, env.dirs.cache,
                                    bundle=detector.model_label, system=settings.log_format,
-                                   notice=env.notice)
+                                   notice=env.notice, examples=detector.examples_for)
     report = ScanReport(env, mode, only_anomalies=only_anomalies,
                         show_source=len(names) > 1 or any(c in n for n in names for c in "*?["))
     report.llm = escalator

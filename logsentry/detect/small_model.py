@@ -53,6 +53,7 @@ class SmallModelDetector:
             if len(router_info["idf"]) != len(self.known):
                 raise ModelError(f"model {bundle.name}: router idf does not match templates")
             self.idf = dict(zip(self.known, map(float, router_info["idf"]), strict=True))
+        self._examples: tuple[list[list[str]], np.ndarray, np.ndarray] | None = None  # lazy
         if self.kind == "supervised":
             self.scorer: LogMoEScorer | None = LogMoEScorer(bundle.file("logmoe.onnx"))
             self.threshold = float(info["logmoe"]["threshold"])
@@ -63,6 +64,45 @@ class SmallModelDetector:
             self.threshold = float(self.memory.threshold)
         else:
             raise ModelError(f"model {bundle.name}: unknown kind {self.kind!r}")
+
+    def _load_examples(self, bundle: Bundle) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+        """The bundle's labeled example sequences, their labels and unit TF-IDF means."""
+        if "examples.json" not in bundle.files or self.idf is None:
+            return [], np.zeros(0, dtype=np.int64), np.zeros((0, 384), dtype=np.float32)
+        data = bundle.json("examples.json")
+        try:
+            sequences = [[self.known[int(t) - 1] for t in row] for row in data["sequences"]]
+            labels = np.array([int(x) for x in data["labels"]], dtype=np.int64)
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ModelError(f"model {bundle.name}: examples.json does not match its "
+                             f"templates") from None
+        if not sequences or len(labels) != len(sequences):
+            return [], np.zeros(0, dtype=np.int64), np.zeros((0, 384), dtype=np.float32)
+        arrays = sequence_arrays(sequences, self.vectors.vectors, max_len=self.max_len)
+        return sequences, labels, _unit(idf_mean(arrays, self.idf, self.unseen_idf))
+
+    def examples_for(self, templates: list[str], per_class: int = 1
+                     ) -> list[tuple[str, list[str]]]:
+        """The labeled training sequences nearest to ``templates`` (cosine of TF-IDF
+        weighted template-vector means), ``per_class`` of each class, nearest first:
+        in-context examples for the LLM tier."""
+        if self._examples is None:
+            self._examples = self._load_examples(self.bundle)
+        sequences, labels, vectors = self._examples
+        if not sequences or not templates:
+            return []
+        assert self.idf is not None
+        query = _unit(idf_mean(sequence_arrays([templates], self.vectors.vectors,
+                                               max_len=self.max_len), self.idf,
+                               self.unseen_idf))[0]
+        similarity = vectors @ query
+        picked: list[tuple[float, str, list[str]]] = []
+        for label, name in ((0, "normal"), (1, "anomalous")):
+            rows = np.nonzero(labels == label)[0]
+            for i in rows[np.argsort(-similarity[rows], kind="stable")][:per_class]:
+                picked.append((float(similarity[i]), name, sequences[int(i)]))
+        picked.sort(key=lambda item: -item[0])
+        return [(name, seq) for _sim, name, seq in picked]
 
     def _seed_cache(self, bundle: Bundle) -> None:
         """Known templates' vectors ship in the bundle: no encoder needed for them."""
@@ -158,6 +198,10 @@ class SmallModelDetector:
                 evidence = tuple(j for j, t in enumerate(texts[i])
                                  if t not in known)[:EVIDENCE_LINES]
             self._memo[key] = (float(scores[i]), bool(evolved[i]), int(unseen[i]), evidence)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def _top_positions(count: int, scores: np.ndarray) -> tuple[int, ...]:

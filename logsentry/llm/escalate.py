@@ -74,7 +74,9 @@ class Escalator:
     def __init__(self, backend: Backend | None, store: VerdictStore, *, bundle: str,
                  prompt: Prompt, options: LLMOptions, system: str = "logs",
                  unavailable: str = "", strict: bool = False,
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None,
+                 examples: Callable[[list[str]], list[tuple[str, list[str]]]] | None = None
+                 ) -> None:
         self.backend = backend
         self.store = store
         self.bundle = bundle
@@ -84,6 +86,7 @@ class Escalator:
         self.unavailable = unavailable  # why there is no backend (fallback reason)
         self.strict = strict  # a model the operator named: failing to load it is an error
         self.notice = notice or (lambda _message: None)
+        self.examples = examples  # nearest labeled sequences from the bundle (in-context)
         self.stats = LLMStats()
         self._started = time.monotonic()
 
@@ -142,7 +145,9 @@ class Escalator:
         over = self._over_budget()
         if over:
             return over
-        system, user, shown = self.prompt.render(v.sequence, focus=v.evidence, system=self.system)
+        examples = self.examples(templates) if self.examples is not None else []
+        system, user, shown = self.prompt.render(v.sequence, focus=v.evidence, system=self.system,
+                                                 examples=examples)
         started = time.monotonic()
         self.stats.calls += 1
         try:

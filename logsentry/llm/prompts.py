@@ -4,7 +4,7 @@ A prompt file has a ``## system`` and a ``## user`` section; ``$name``
 placeholders (``string.Template``) are filled with data that has been quoted
 first: every log line is a JSON string (quotes, backslashes and control
 characters escaped) after its line number, so a line cannot close the data
-block or pass for an instruction. The file name (``verdict-v1``) is the prompt
+block or pass for an instruction. The file name (``verdict-v2``) is the prompt
 version and part of every cache key.
 """
 
@@ -20,9 +20,10 @@ from typing import Any
 from logsentry.parse.masks import Masker
 from logsentry.types import Sequence
 
-PROMPT = "verdict-v1"
+PROMPT = "verdict-v2"
 MAX_LINES = 24  # lines shown to the model: short prompts keep tiny models fast
 MAX_CHARS = 240  # per line
+EXAMPLE_KINDS = 12  # kinds of line shown per example
 
 # Key order matters: small models tend to answer the first key from priors, so the
 # explanation (the reasoning) comes before the verdict. Bounded lengths keep
@@ -61,6 +62,7 @@ class Prompt:
                    Template("\n".join(sections["user"]).strip()))
 
     def render(self, seq: Sequence, *, focus: list[int] | None = None, system: str = "logs",
+               examples: list[tuple[str, list[str]]] | None = None,
                context: str = "") -> tuple[str, str, list[int]]:
         """(system message, user message, line numbers shown).
 
@@ -79,10 +81,7 @@ class Prompt:
                 text = f"{level} {text}"
             if len(text) > MAX_CHARS:
                 text = text[:MAX_CHARS] + "…"
-            # JSON-quoted, and "</" written "<\/" (the same JSON string): a line cannot
-            # close the <logs> block.
-            quoted = json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
-            row = f"{record.line}: {quoted}"
+            row = f"{record.line}: {_quote(text)}"
             if others:
                 more = ", ".join(str(n) for n in others[:6]) + (", ..." if len(others) > 6 else "")
                 row += f"  (also on {len(others)} more line(s): {more})"
@@ -90,8 +89,31 @@ class Prompt:
             shown.append(record.line)
         user = self.user.substitute(system=json.dumps(system), shown=len(rows),
                                     total=len(seq.records), lines="\n".join(rows),
-                                    context=context)
+                                    examples=render_examples(examples or []), context=context)
         return self.system, user, shown
+
+
+def _quote(text: str) -> str:
+    """A JSON string in which "</" is written "<\\/" (the same string to a JSON reader),
+    so no log text can close a block of the prompt."""
+    return json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
+
+
+def render_examples(examples: list[tuple[str, list[str]]]) -> str:
+    """Labeled example sequences as quoted kinds of line with counts (templates)."""
+    if not examples:
+        return ""
+    out = ["Labeled sequences from this system's history, most similar first (each kind of "
+           "line once, with its count):"]
+    for n, (label, templates) in enumerate(examples, 1):
+        out.append(f"Example {n}, labeled {label}:")
+        counts: dict[str, int] = {}
+        for t in templates:
+            counts[t] = counts.get(t, 0) + 1
+        for t, count in list(counts.items())[:EXAMPLE_KINDS]:
+            text = t if len(t) <= MAX_CHARS else t[:MAX_CHARS] + "…"
+            out.append(f"  {_quote(text)} x{count}")
+    return "\n".join(out) + "\n"
 
 
 @functools.cache

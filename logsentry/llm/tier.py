@@ -55,7 +55,9 @@ def make_backend(settings: Settings, cache: Path) -> Backend:
 
 def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
                    system: str, notice: Callable[[str], None],
-                   store: str = "verdicts.sqlite") -> Escalator:
+                   store: str = "verdicts.sqlite",
+                   examples: Callable[[list[str]], list[tuple[str, list[str]]]] | None = None
+                   ) -> Escalator:
     """``store``: the database under ``data`` (eval keeps its own, so labeled test data
     never mixes with the escalations ``adapt`` learns from)."""
     if settings.llm_role not in ROLES:
@@ -86,4 +88,4 @@ def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
                          budget_calls=calls, budget_seconds=seconds)
     return Escalator(backend, VerdictStore(data / store), bundle=bundle, prompt=Prompt.load(),
                      options=options, system=system, unavailable=unavailable, strict=chosen,
-                     notice=notice)
+                     notice=notice, examples=examples)

@@ -105,6 +105,7 @@ def train_bundle(
                               "config": asdict(spec.memory)}
         writer.write_json("templates.json", arrays.templates)
         np.save(writer.path("vectors.npy"), arrays.table[1:].astype(np.float32))
+        writer.write_json("examples.json", pick_examples(arrays, y))
         if test is not None:
             info["metrics"] = {"test": _held_out(writer, info, arrays.templates, *test)}
         info["training_seconds"] = round(time.perf_counter() - started, 1)
@@ -112,6 +113,36 @@ def train_bundle(
     except BaseException:
         writer.abort()
         raise
+
+
+EXAMPLES_PER_CLASS = 150
+
+
+def pick_examples(arrays: SequenceArrays, y: np.ndarray | None,
+                  per_class: int = EXAMPLES_PER_CLASS) -> dict[str, Any]:
+    """Labeled training sequences the LLM tier shows as in-context examples: per class,
+    up to ``per_class`` of distinct shape (template set with log2-bucketed counts, the
+    LLM cache's key), spread evenly over the training period. Rows index
+    ``templates.json`` (1-based; truncated to the bundle's ``max_len``); an unlabeled
+    bundle's examples are all "normal" (assumed, like its training data)."""
+    labels = np.zeros(len(arrays), dtype=np.int64) if y is None else np.asarray(y)
+    rows: list[list[int]] = []
+    out_labels: list[int] = []
+    for label in (0, 1):
+        seen: dict[tuple[tuple[int, int], ...], int] = {}
+        for row in np.nonzero(labels == label)[0]:
+            ids = arrays.ids[row, : arrays.lengths[row]]
+            values, counts = np.unique(ids, return_counts=True)
+            shape = tuple((int(v), int(c).bit_length()) for v, c in zip(values, counts,
+                                                                         strict=True))
+            seen.setdefault(shape, int(row))
+        chosen = sorted(seen.values())
+        if len(chosen) > per_class:
+            chosen = [chosen[int(k)] for k in np.linspace(0, len(chosen) - 1, per_class)]
+        for i in chosen:
+            rows.append([int(t) for t in arrays.ids[i, : arrays.lengths[i]]])
+            out_labels.append(label)
+    return {"format": "logsentry-examples/1", "sequences": rows, "labels": out_labels}
 
 
 def validation_rows(n: int, groups: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
