@@ -38,6 +38,7 @@ from logsentry.llm.store import Answer, VerdictStore, sequence_key
 from logsentry.types import Sequence, Verdict
 
 STRONG = 0.9  # a small-model score the LLM cannot overturn
+GIVE_UP_AFTER = 3  # consecutive failed calls (errors, timeouts) before the run stops asking
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,8 @@ class Escalator:
         self.notice = notice or (lambda _message: None)
         self.examples = examples  # nearest labeled sequences from the bundle (in-context)
         self.stats = LLMStats()
+        self._failures = 0  # consecutive failed calls
+        self._gave_up = ""
         self._started = time.monotonic()
 
     @property
@@ -142,6 +145,8 @@ class Escalator:
     def _ask(self, v: Verdict, templates: list[str]) -> Answer | str:
         if self.backend is None:
             return self.unavailable or "no LLM"
+        if self._failures >= GIVE_UP_AFTER:
+            return self._gave_up
         over = self._over_budget()
         if over:
             return over
@@ -155,6 +160,13 @@ class Escalator:
                                         timeout=self.options.timeout)
             anomalous, explanation, lines = parse_answer(raw)
         except LLMError as exc:
+            # A dead or hung LLM costs at most GIVE_UP_AFTER timeouts per run, not one per
+            # escalated sequence: after that the rest fall back at once.
+            self._failures += 1
+            if self._failures >= GIVE_UP_AFTER:
+                self._gave_up = (f"LLM failed {GIVE_UP_AFTER} times in a row (last: {exc}); "
+                                 f"not asked again this run")
+                self.notice(self._gave_up)
             return f"LLM failed: {exc}"
         except ModelError as exc:  # the (lazily loaded) default model cannot load
             if self.strict:
@@ -168,6 +180,7 @@ class Escalator:
             return "LLM answer was not the expected JSON"
         finally:
             self.stats.seconds += time.monotonic() - started
+        self._failures = 0
         index = {r.line: j for j, r in enumerate(v.sequence.records)}
         named = [templates[index[n]] for n in lines if n in index and n in shown]
         return Answer(anomalous, explanation, tuple(dict.fromkeys(named)))

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from logsentry.llm.backend import LlamaBackend, LLMError
-from logsentry.llm.escalate import STRONG, Escalator, LLMOptions, should_escalate
+from logsentry.llm.escalate import (
+    GIVE_UP_AFTER,
+    STRONG,
+    Escalator,
+    LLMOptions,
+    should_escalate,
+)
 from logsentry.llm.models import resolve
 from logsentry.llm.prompts import Prompt
 from logsentry.llm.store import Answer, VerdictStore
@@ -113,6 +119,17 @@ def test_failing_backend_falls_back_and_the_run_goes_on(backend: Failing,
     assert [v.verdict for v in out] == ["anomalous"] * 3
     assert all(v.reason and "\n" not in v.reason for v in out)
     assert sum(esc.stats.fallbacks.values()) == 3
+
+
+def test_a_dead_llm_is_given_up_after_a_few_failures(tmp_path: Path) -> None:
+    backend = Failing(LLMError("timed out after 60 s"))
+    verdicts = [make_verdict(make_sequence([f"kind{'x' * i} event"], seq_id=f"s{i}"), score=0.8)
+                for i in range(6)]
+    esc = escalator(backend, tmp_path / "v.sqlite")
+    out = esc.review(verdicts, templates_of)
+    assert backend.calls == GIVE_UP_AFTER  # not one timeout per sequence
+    assert all(v.decided_by == "small_model_fallback" for v in out)
+    assert "not asked again this run" in (out[-1].reason or "")
 
 
 def test_budget_of_calls_is_kept(tmp_path: Path) -> None:
