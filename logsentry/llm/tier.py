@@ -53,6 +53,15 @@ def make_backend(settings: Settings, cache: Path) -> Backend:
     return LlamaBackend(model, threads=settings.llm_threads)
 
 
+def options_from(settings: Settings, role: str) -> LLMOptions:
+    """The per-call options (also re-read on SIGHUP by ``tail``)."""
+    calls, seconds = parse_budget(settings.llm_budget)
+    if settings.llm_role in ("explain", "judge"):
+        role = settings.llm_role
+    return LLMOptions(tau=settings.llm_tau, role=role, timeout=settings.llm_timeout,
+                      budget_calls=calls, budget_seconds=seconds)
+
+
 def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
                    system: str, notice: Callable[[str], None],
                    store: str = "verdicts.sqlite",
@@ -66,7 +75,6 @@ def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
         raise ConfigError(f"llm_tau {settings.llm_tau}: must be between 0 and 1")
     if settings.llm_timeout <= 0:
         raise ConfigError(f"llm_timeout {settings.llm_timeout}: must be positive")
-    calls, seconds = parse_budget(settings.llm_budget)
     chosen = explicit(settings, "llm_model") or bool(settings.llm_endpoint)
     backend: Backend | None = None
     unavailable = ""
@@ -84,8 +92,7 @@ def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
         packaged = backend is None or (isinstance(backend, LlamaBackend)
                                        and backend.model.origin != "file")
         role = "explain" if packaged else "judge"
-    options = LLMOptions(tau=settings.llm_tau, role=role, timeout=settings.llm_timeout,
-                         budget_calls=calls, budget_seconds=seconds)
+    options = options_from(settings, role)
     return Escalator(backend, VerdictStore(data / store), bundle=bundle, prompt=Prompt.load(),
                      options=options, system=system, unavailable=unavailable, strict=chosen,
                      notice=notice, examples=examples)

@@ -273,6 +273,31 @@ class SessionSequencer:
         out.sort(key=lambda s: s.records[0].line)
         return out
 
+    def expire(self, before_offset: int) -> list[Sequence]:
+        """Close the sessions whose last record starts before ``before_offset`` (idle:
+        streaming closes them on a timeout). The open dict is in order of last use."""
+        out = []
+        open_ = self.open
+        while open_:
+            session = next(iter(open_))
+            held = open_[session]
+            if held[-1].offset >= before_offset:
+                break
+            del open_[session]
+            self.buffered -= len(held)
+            out.append(_make(self.source, session, "session", held))
+        if self.loose and self.loose[-1].offset < before_offset:
+            out.append(_make(self.source, None, "session", self.loose))
+            self.loose = []
+        return out
+
+    def held_from(self) -> LogRecord | None:
+        """The earliest record not yet in an emitted sequence (None: nothing held)."""
+        firsts = [held[0] for held in self.open.values()]
+        if self.loose:
+            firsts.append(self.loose[0])
+        return min(firsts, key=lambda r: r.offset, default=None)
+
 
 class FixedSequencer(_AddMany):
     def __init__(self, source: str, size: int) -> None:
@@ -289,6 +314,9 @@ class FixedSequencer(_AddMany):
     def flush(self) -> list[Sequence]:
         done, self.records = self.records, []
         return [_make(self.source, None, "fixed", done)] if done else []
+
+    def held_from(self) -> LogRecord | None:
+        return self.records[0] if self.records else None
 
 
 class SlidingSequencer(_AddMany):
@@ -321,6 +349,9 @@ class SlidingSequencer(_AddMany):
         self.emitted = False
         return [seq]
 
+    def held_from(self) -> LogRecord | None:
+        return self.window[len(self.window) - self.unowned] if self.unowned else None
+
 
 class TimeSequencer(_AddMany):
     """Tumbling windows of ``seconds`` by record time; time going backwards starts a window."""
@@ -349,6 +380,9 @@ class TimeSequencer(_AddMany):
 
     def flush(self) -> list[Sequence]:
         return [self._emit()] if self.records else []
+
+    def held_from(self) -> LogRecord | None:
+        return self.records[0] if self.records else None
 
 
 Sequencer = SessionSequencer | FixedSequencer | SlidingSequencer | TimeSequencer

@@ -21,6 +21,12 @@ from logsentry.sequence import (
     sequence_id,
     sequences,
 )
+from logsentry.sequence.windows import (
+    FixedSequencer,
+    SessionSequencer,
+    SlidingSequencer,
+    TimeSequencer,
+)
 from logsentry.sources.reader import Source, read_batches
 from logsentry.types import LineBatch, LogRecord, Sequence
 from tests.datasets import loghub2k
@@ -485,3 +491,25 @@ def test_auto_window_without_session_id_stays_within_the_record_cap() -> None:
     assert WindowSpec.parse("auto").resolve(False) == WindowSpec("fixed", size=100)
     assert WindowSpec.parse("auto").resolve(False, 40) == WindowSpec("fixed", size=40)
     assert WindowSpec.parse("auto").resolve(True, 40) == WindowSpec("session")
+
+
+def test_session_expire_closes_idle_sessions_in_order_of_last_use() -> None:
+    seq = SessionSequencer("test.log", SID, Limits())
+    assert seq.add_many(synthetic("aab.ba")) == []  # offsets: line * 100
+    assert seq.held_from() is not None and seq.held_from().line == 1  # type: ignore[union-attr]
+    # a's last record is line 6, b's line 5, the loose one line 4
+    closed = seq.expire(before_offset=550)
+    assert [(s.session, s.lines) for s in closed] == [("b", [3, 5]), (None, [4])]
+    assert seq.held_from().line == 1  # type: ignore[union-attr]
+    assert [s.lines for s in seq.expire(before_offset=10_000)] == [[1, 2, 6]]
+    assert seq.held_from() is None and seq.buffered == 0
+
+
+def test_held_from_of_windows() -> None:
+    fixed = FixedSequencer("test.log", 3)
+    fixed.add_many(synthetic("....."))
+    assert fixed.held_from().line == 4  # type: ignore[union-attr]
+    sliding = SlidingSequencer("test.log", 3, 2)
+    sliding.add_many(synthetic("...."))  # window 1-3 emitted; line 4 not owned yet
+    assert sliding.held_from().line == 4  # type: ignore[union-attr]
+    assert TimeSequencer("test.log", 60, 100).held_from() is None

@@ -1,0 +1,196 @@
+"""``logsentry tail``: judge what is new in log files, and with ``--follow`` keep going.
+
+Every line of a followed file is judged once across rotations and restarts:
+checkpoints (per file: device, inode, fingerprint of its first line, offset)
+move only after the verdicts for the lines before them were written and
+flushed. SIGTERM / SIGINT flush the open sequences and exit 0; SIGHUP reloads
+the config file (LLM and timing settings).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from logsentry.cli.common import (
+    ColorOpt,
+    LogFormatOpt,
+    MaxLineOpt,
+    MultilineOpt,
+    OutputOpt,
+    ProfileOpt,
+    QuietOpt,
+    SessionKeyOpt,
+    WindowOpt,
+    check_output,
+    make_env,
+    settings_from,
+)
+from logsentry.cli.scan_cmd import ModelOpt
+from logsentry.errors import InputError
+from logsentry.status import ExitCode
+
+
+def tail(
+    paths: Annotated[list[str], typer.Argument(
+        help="Log files or glob patterns (quote globs so new files are picked up).",
+        show_default=False)],
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-F", help="Keep following (like tail -F): rotation, truncation, new "
+        "files; stop with Ctrl-C or SIGTERM.")] = False,
+    from_start: Annotated[bool | None, typer.Option(
+        "--from-start/--from-end", help="Where to begin in a file with no checkpoint "
+        "[default: --from-end when following, --from-start otherwise]. A file with a "
+        "checkpoint always resumes from it.", show_default=False)] = None,
+    state_dir: Annotated[Path | None, typer.Option(
+        "--state-dir", help="Where checkpoints live [default: the state directory].",
+        show_default=False)] = None,
+    session_idle: Annotated[float, typer.Option(
+        "--session-idle", help="Seconds without a new line after which a sequence (session, "
+        "or the open window of a quiet file) is closed and judged.")] = 30.0,
+    poll: Annotated[float, typer.Option(
+        "--poll", help="Seconds between looks at the files.")] = 0.5,
+    stats_interval: Annotated[float, typer.Option(
+        "--stats-interval", help="Print a one-line status to stderr every so many seconds "
+        "(0: never).")] = 0.0,
+    model: ModelOpt = None,
+    output: OutputOpt = "text",
+    only_anomalies: Annotated[bool, typer.Option(
+        "--only-anomalies", help="Print anomalous sequences only (JSON output).")] = False,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Small model only.")] = False,
+    llm_model: Annotated[str | None, typer.Option(
+        "--llm-model", help="GGUF model file or packaged model name for the LLM tier.",
+        show_default=False)] = None,
+    llm_endpoint: Annotated[str | None, typer.Option(
+        "--llm-endpoint", help="OpenAI-compatible server URL instead of a local model.",
+        show_default=False)] = None,
+    window: WindowOpt = None,
+    session_key: SessionKeyOpt = None,
+    log_format: LogFormatOpt = None,
+    profile: ProfileOpt = None,
+    color: ColorOpt = None,
+    max_line_bytes: MaxLineOpt = None,
+    multiline: MultilineOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Judge new lines of log files; with --follow, forever (exit 1 if a run without
+    --follow found anomalies)."""
+    from logsentry.detect import SmallModelDetector
+    from logsentry.embed import TemplateVectors
+    from logsentry.ml import registry
+    from logsentry.pipeline import Pipeline, tune_gc
+    from logsentry.report.scan import ScanReport
+    from logsentry.sources.checkpoints import CheckpointStore
+    from logsentry.sources.follow import Follower
+    from logsentry.stream import StreamEngine
+    from logsentry.types import Sequence
+
+    if session_idle <= 0 or poll <= 0:
+        raise InputError("--session-idle and --poll must be positive")
+    flags = dict(log_format=log_format, profile=profile, color=color, window=window,
+                 session_key=session_key, max_line_bytes=max_line_bytes, multiline=multiline,
+                 model=model, llm_model=llm_model, llm_endpoint=llm_endpoint,
+                 llm=False if no_llm else None)
+    settings = settings_from(**flags)
+    env = make_env(color, quiet, settings)
+    mode = check_output(output)
+    if mode == "json":
+        raise InputError("tail writes a stream: use -o jsonl (or text)")
+    bundle = registry.load(registry.active_name(env.dirs.data, settings.model), env.dirs.data)
+    detector = SmallModelDetector(bundle, TemplateVectors(env.dirs.cache, on_notice=env.notice))
+    escalator = None
+    if settings.llm:
+        from logsentry.llm.tier import make_escalator
+
+        escalator = make_escalator(settings, env.dirs.data, env.dirs.cache,
+                                   bundle=detector.model_label, system=settings.log_format,
+                                   notice=env.notice, examples=detector.examples_for)
+    store = CheckpointStore(state_dir.expanduser() if state_dir else env.dirs.state)
+    tune_gc()
+    pipe = Pipeline(settings, env.dirs, on_notice=env.notice)
+    report = ScanReport(env, mode, only_anomalies=only_anomalies, show_source=True)
+    report.llm = escalator
+    follower = Follower(paths, known=store.known,
+                        from_start=(not follow) if from_start is None else from_start,
+                        max_line_bytes=settings.max_line_bytes,
+                        partial_timeout=min(5.0, session_idle),
+                        on_event=env.notice if follow else (lambda _m: None))
+
+    def templates_of(seq: Sequence) -> list[str]:
+        assert pipe.parser is not None
+        template = pipe.parser.template
+        return [template(r.template_id) or r.template for r in seq.records]
+
+    def judge(sequences: list[Sequence]) -> None:
+        verdicts = detector.judge(sequences, pipe.parser)
+        if escalator is not None:
+            verdicts = escalator.review(verdicts, templates_of,
+                                        pipe.format.name if pipe.format else None)
+        report.add(verdicts)
+        env.stdout.flush()  # the checkpoint moves only after this
+
+    engine = StreamEngine(pipe, follower, store, judge=judge, idle=session_idle)
+    stop: list[int] = []
+    reload: list[bool] = []
+
+    def on_stop(signum: int, _frame: Any) -> None:
+        stop.append(signum)
+
+    def on_hup(_signum: int, _frame: Any) -> None:
+        reload.append(True)
+
+    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
+    started = last_stats = time.monotonic()
+    try:
+        if not follow:
+            while engine.poll():
+                pass
+        else:
+            while not stop:
+                got = engine.poll()
+                if reload:
+                    reload.clear()
+                    fresh = settings_from(**flags)
+                    engine.idle = session_idle
+                    if escalator is not None:
+                        from logsentry.llm.tier import options_from
+
+                        escalator.options = options_from(fresh, escalator.options.role)
+                    env.notice("SIGHUP: settings reloaded")
+                now = time.monotonic()
+                if stats_interval > 0 and now - last_stats >= stats_interval:
+                    last_stats = now
+                    _status(env, engine, escalator, now - started)
+                if not got:
+                    time.sleep(poll)
+            while engine.poll():  # what was written up to the signal, then stop
+                pass
+        engine.shutdown()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        follower.close()
+        pipe.close()
+    if mode == "text" and not quiet:
+        env.notice(f"{engine.lines:,} new lines, {engine.sequences:,} sequences, "
+                   f"{report.anomalies:,} anomalous")
+    if report.json is not None:
+        report.json.close()
+    if follow:
+        raise typer.Exit(int(ExitCode.OK))
+    raise typer.Exit(int(ExitCode.ANOMALIES if report.anomalies else ExitCode.OK))
+
+
+def _status(env: Any, engine: Any, escalator: Any, elapsed: float) -> None:
+    llm = ""
+    if escalator is not None:
+        st = escalator.stats
+        llm = f", {st.escalated:,} escalated, {st.calls:,} LLM calls, {st.cache_hits:,} cached"
+    env.notice(f"status: {engine.lines / max(elapsed, 1e-9):,.0f} lines/s, "
+               f"{engine.lines:,} lines, {engine.sequences:,} sequences, "
+               f"{len(engine.streams)} files{llm}")
