@@ -24,6 +24,7 @@ from logsentry.cli.parse_cmd import parse
 from logsentry.cli.sample_cmd import sample
 from logsentry.cli.scan_cmd import scan
 from logsentry.cli.sequences_cmd import sequences
+from logsentry.cli.status_cmd import status
 from logsentry.cli.tail_cmd import tail
 from logsentry.cli.templates_cmd import templates
 from logsentry.cli.train_cmd import train
@@ -83,6 +84,7 @@ app.command("train")(train)
 app.command("eval")(evaluate)
 app.command("explain")(explain)
 app.command("tail")(tail)
+app.command("status")(status)
 app.command("completions")(completions_cmd.completions)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")

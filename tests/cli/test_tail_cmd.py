@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from logsentry.sample import sample_lines
-from tests.cli.conftest import EXE
+from tests.cli.conftest import EXE, CallMain
 
 LINES = list(sample_lines(30, 5, 0.1))
 FAST = ["--no-llm", "-o", "jsonl", "--session-idle", "0.6", "--poll", "0.1", "-f", "hdfs"]
@@ -205,3 +205,18 @@ def test_corrupt_checkpoints_are_moved_aside_with_a_clear_error(
     assert len(result.stderr.strip().splitlines()) == 1
     retry = subprocess.run([str(EXE), "tail", str(log), *FAST], capture_output=True, text=True)
     assert retry.returncode in (0, 1)
+
+
+def test_status_shows_followed_files_and_their_lag(tmp_path: Path, call_main: CallMain) -> None:
+    log = tmp_path / "app.log"
+    write(log, LINES[:50])
+    assert subprocess.run([str(EXE), "tail", str(log), *FAST], capture_output=True).returncode \
+        in (0, 1)
+    write(log, LINES[50:60])
+    result = call_main(["status", "-o", "jsonl"])
+    assert result.code == 0, result.err
+    (row,) = [json.loads(line) for line in result.out.splitlines()]
+    assert row["path"] == str(log) and row["lines"] == 50 and row["state"] == "current"
+    assert row["lag_bytes"] == sum(len(line) + 1 for line in LINES[50:60])
+    text = call_main(["status"])
+    assert str(log) in text.out and "behind" in text.out
