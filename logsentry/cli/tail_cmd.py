@@ -54,6 +54,15 @@ def tail(
         "or the open window of a quiet file) is closed and judged.")] = 30.0,
     poll: Annotated[float, typer.Option(
         "--poll", help="Seconds between looks at the files.")] = 0.5,
+    alert_cmd: Annotated[str | None, typer.Option(
+        "--alert-cmd", help="Run this shell command per anomaly: the verdict JSON on stdin, "
+        "LOGSENTRY_SUMMARY and friends in the environment.", show_default=False)] = None,
+    alert_webhook: Annotated[str | None, typer.Option(
+        "--alert-webhook", help="POST the verdict JSON of each anomaly to this URL (retried).",
+        show_default=False)] = None,
+    alert_window: Annotated[float, typer.Option(
+        "--alert-window", help="Seconds in which anomalies of the same shape are one alert "
+        "(the repeats follow as a count).")] = 300.0,
     stats_interval: Annotated[float, typer.Option(
         "--stats-interval", help="Print a one-line status to stderr every so many seconds "
         "(0: never).")] = 0.0,
@@ -79,6 +88,7 @@ def tail(
 ) -> None:
     """Judge new lines of log files; with --follow, forever (exit 1 if a run without
     --follow found anomalies)."""
+    from logsentry.alerts import Alerter
     from logsentry.detect import SmallModelDetector
     from logsentry.embed import TemplateVectors
     from logsentry.ml import registry
@@ -125,6 +135,11 @@ def tail(
         template = pipe.parser.template
         return [template(r.template_id) or r.template for r in seq.records]
 
+    if alert_webhook and not alert_webhook.startswith(("http://", "https://")):
+        raise InputError(f"--alert-webhook {alert_webhook!r}: give an http(s) URL")
+    alerter = Alerter(alert_cmd, alert_webhook, window=alert_window, notice=env.notice)
+    alerter.start()
+
     def judge(sequences: list[Sequence]) -> None:
         verdicts = detector.judge(sequences, pipe.parser)
         if escalator is not None:
@@ -132,6 +147,7 @@ def tail(
                                         pipe.format.name if pipe.format else None)
         report.add(verdicts)
         env.stdout.flush()  # the checkpoint moves only after this
+        alerter.add(verdicts, templates_of)
 
     engine = StreamEngine(pipe, follower, store, judge=judge, idle=session_idle)
     stop: list[int] = []
@@ -176,6 +192,11 @@ def tail(
             signal.signal(sig, handler)
         follower.close()
         pipe.close()
+        alerter.close()
+    if alerter.enabled:
+        a = alerter.stats
+        env.notice(f"alerts: {a.sent:,} sent, {a.failed:,} failed, {a.deduplicated:,} "
+                   f"repeats folded, {a.rate_limited:,} over the rate limit")
     if mode == "text" and not quiet:
         env.notice(f"{engine.lines:,} new lines, {engine.sequences:,} sequences, "
                    f"{report.anomalies:,} anomalous")

@@ -220,3 +220,18 @@ def test_status_shows_followed_files_and_their_lag(tmp_path: Path, call_main: Ca
     assert row["lag_bytes"] == sum(len(line) + 1 for line in LINES[50:60])
     text = call_main(["status"])
     assert str(log) in text.out and "behind" in text.out
+
+
+def test_alert_command_runs_per_anomaly_shape(tmp_path: Path) -> None:
+    log, alerts = tmp_path / "app.log", tmp_path / "alerts.jsonl"
+    write(log, LINES)
+    result = subprocess.run([str(EXE), "tail", str(log), *FAST, "--alert-cmd",
+                             f'cat >> "{alerts}"; echo >> "{alerts}"'],
+                            capture_output=True, text=True)
+    anomalous = [json.loads(v) for v in result.stdout.splitlines()
+                 if json.loads(v)["verdict"] == "anomalous"]
+    assert result.returncode == 1 and anomalous
+    sent = [json.loads(line) for line in alerts.read_text(encoding="utf-8").splitlines() if line]
+    assert sent and all(a["verdict"] == "anomalous" and "alert" in a for a in sent)
+    assert {a["sequence_id"] for a in sent} <= {v["sequence_id"] for v in anomalous}
+    assert "alerts: " in result.stderr and " sent" in result.stderr
