@@ -45,10 +45,12 @@ class FileStream:
 
 
 class StreamEngine:
-    """``poll()`` once per tick; ``judge(sequences)`` writes the verdicts (and flushes)."""
+    """``poll()`` once per tick; ``judge(sequences)`` writes the verdicts (and flushes)
+    and returns the sequences whose verdicts it still owes (waiting for the LLM): their
+    lines hold the checkpoint back until ``release(sequences)``."""
 
     def __init__(self, pipe: Pipeline, follower: Follower, store: CheckpointStore, *,
-                 judge: Callable[[list[Sequence]], None], idle: float = 30.0,
+                 judge: Callable[[list[Sequence]], list[Sequence]], idle: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.pipe = pipe
         self.follower = follower
@@ -61,6 +63,8 @@ class StreamEngine:
         self.limits = Limits(s.max_open_sessions, s.max_session_records, s.max_buffered_records)
         self.lines = 0
         self.sequences = 0
+        self._owner: dict[str, str] = {}  # sequence id -> stream key, while being judged
+        self.deferred: dict[str, tuple[str, LogRecord]] = {}  # id -> (stream key, first)
 
     def _stream(self, identity: Identity, batch: LineBatch) -> FileStream:
         stream = self.streams.get(identity.key)
@@ -86,13 +90,13 @@ class StreamEngine:
         parser.parse_batch(records)
         return self._named(stream, stream.sequencer.add_many(records))
 
-    @staticmethod
-    def _named(stream: FileStream, sequences: list[Sequence]) -> list[Sequence]:
+    def _named(self, stream: FileStream, sequences: list[Sequence]) -> list[Sequence]:
         """Ids from the file's fingerprint and the line range: the same after a restart."""
         tag = f"{stream.path}#{stream.identity.short()}"
         for seq in sequences:
             seq.sequence_id = sequence_id(tag, seq.session, seq.records[0].line,
                                           seq.records[-1].end_line, len(seq.records))
+            self._owner[seq.sequence_id] = stream.identity.key
         return sequences
 
     def poll(self) -> int:
@@ -140,8 +144,20 @@ class StreamEngine:
 
     def _emit(self, done: list[Sequence]) -> None:
         if done:
-            self.judge(done)  # written and flushed before the checkpoint moves
+            owed = self.judge(done)  # written and flushed before the checkpoint moves
             self.sequences += len(done)
+            for seq in owed:
+                key = self._owner.get(seq.sequence_id)
+                if key is not None:
+                    self.deferred[seq.sequence_id] = (key, seq.records[0])
+            self._owner.clear()
+        self._checkpoint()
+
+    def release(self, sequences: list[Sequence]) -> None:
+        """Verdicts owed for these sequences were written and flushed: the checkpoint
+        may move past them."""
+        for seq in sequences:
+            self.deferred.pop(seq.sequence_id, None)
         self._checkpoint()
 
     def _checkpoint(self) -> None:
@@ -150,10 +166,11 @@ class StreamEngine:
         for path, identity, position in self.follower.positions():
             stream = self.streams.get(identity.key)
             commit = position
-            if stream is not None:
-                held = stream.sequencer.held_from()
-                pending = stream.builder._pending
-                firsts = [r for r in (held, pending) if r is not None]
+            owed = [first for key, first in self.deferred.values() if key == identity.key]
+            if stream is not None or owed:
+                held = stream.sequencer.held_from() if stream is not None else None
+                pending = stream.builder._pending if stream is not None else None
+                firsts = [r for r in (held, pending, *owed) if r is not None]
                 if firsts:
                     first = min(firsts, key=lambda r: r.offset)
                     commit = Position(first.offset, first.line - 1)
@@ -175,8 +192,15 @@ class StreamEngine:
                     out.extend(self._records(stream, [last]))
                 out.extend(self._named(stream, stream.sequencer.flush()))
                 if out:
-                    self.judge(out)
+                    owed = self.judge(out)
                     self.sequences += len(out)
+                    for seq in owed:
+                        self.deferred[seq.sequence_id] = (identity.key, seq.records[0])
+                    self._owner.clear()
+            owed_first = [f for key, f in self.deferred.values() if key == identity.key]
+            if owed_first:  # verdicts still owed: hold the checkpoint at the first of them
+                first = min(owed_first, key=lambda r: r.offset)
+                position = Position(first.offset, first.line - 1)
             self.store.update(path, identity, position)
         if finished:
             self.store.save()

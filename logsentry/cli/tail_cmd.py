@@ -63,6 +63,11 @@ def tail(
     alert_window: Annotated[float, typer.Option(
         "--alert-window", help="Seconds in which anomalies of the same shape are one alert "
         "(the repeats follow as a count).")] = 300.0,
+    llm_queue: Annotated[int, typer.Option(
+        "--llm-queue", help="Sequences that may wait for the LLM; beyond that they get the "
+        "small model's verdict.")] = 32,
+    llm_per_minute: Annotated[int, typer.Option(
+        "--llm-per-minute", help="At most this many LLM calls a minute (0: no limit).")] = 0,
     stats_interval: Annotated[float, typer.Option(
         "--stats-interval", help="Print a one-line status to stderr every so many seconds "
         "(0: never).")] = 0.0,
@@ -91,13 +96,14 @@ def tail(
     from logsentry.alerts import Alerter
     from logsentry.detect import SmallModelDetector
     from logsentry.embed import TemplateVectors
+    from logsentry.llm.worker import LLMWorker
     from logsentry.ml import registry
     from logsentry.pipeline import Pipeline, tune_gc
     from logsentry.report.scan import ScanReport
     from logsentry.sources.checkpoints import CheckpointStore
     from logsentry.sources.follow import Follower
     from logsentry.stream import StreamEngine
-    from logsentry.types import Sequence
+    from logsentry.types import Sequence, Verdict
 
     if session_idle <= 0 or poll <= 0:
         raise InputError("--session-idle and --poll must be positive")
@@ -140,14 +146,40 @@ def tail(
     alerter = Alerter(alert_cmd, alert_webhook, window=alert_window, notice=env.notice)
     alerter.start()
 
-    def judge(sequences: list[Sequence]) -> None:
-        verdicts = detector.judge(sequences, pipe.parser)
-        if escalator is not None:
-            verdicts = escalator.review(verdicts, templates_of,
-                                        pipe.format.name if pipe.format else None)
+    worker = LLMWorker(escalator, size=llm_queue, per_minute=llm_per_minute) \
+        if escalator is not None and escalator.backend is not None else None
+
+    def publish(verdicts: list[Verdict]) -> None:
         report.add(verdicts)
         env.stdout.flush()  # the checkpoint moves only after this
         alerter.add(verdicts, templates_of)
+
+    def judge(sequences: list[Sequence]) -> list[Sequence]:
+        """Verdicts now, except those waiting for the LLM (returned: still owed)."""
+        verdicts = detector.judge(sequences, pipe.parser)
+        if escalator is None:
+            publish(verdicts)
+            return []
+        out, asks = escalator.plan(verdicts, templates_of,
+                                   pipe.format.name if pipe.format else None)
+        waiting: set[int] = set()
+        for ask in asks:
+            refused = worker.offer(ask) if worker is not None else "no LLM"
+            if refused is None:
+                waiting.update([ask.index, *(i for i, _v, _t in ask.riders)])
+                continue
+            # the LLM is absent or busy: the small model's verdict, now, with the reason
+            result = escalator.call(ask) if worker is None else refused
+            for index, verdict in escalator.settle(ask, result):
+                out[index] = verdict
+        publish([v for i, v in enumerate(out) if i not in waiting])
+        return [sequences[i] for i in sorted(waiting)]
+
+    def collect(results: list[tuple[Any, Any]]) -> None:
+        for ask, result in results:
+            settled = [v for _i, v in escalator.settle(ask, result)]  # type: ignore[union-attr]
+            publish(settled)
+            engine.release([v.sequence for v in settled])
 
     engine = StreamEngine(pipe, follower, store, judge=judge, idle=session_idle)
     stop: list[int] = []
@@ -169,6 +201,8 @@ def tail(
         else:
             while not stop:
                 got = engine.poll()
+                if worker is not None:
+                    collect(worker.done())
                 if reload:
                     reload.clear()
                     fresh = settings_from(**flags)
@@ -181,12 +215,18 @@ def tail(
                 now = time.monotonic()
                 if stats_interval > 0 and now - last_stats >= stats_interval:
                     last_stats = now
-                    _status(env, engine, escalator, now - started)
+                    _status(env, engine, escalator, worker, now - started)
                 if not got:
                     time.sleep(poll)
             while engine.poll():  # what was written up to the signal, then stop
                 pass
         engine.shutdown()
+        if worker is not None:
+            if not follow:  # a one-off run waits for its answers
+                while worker.busy:
+                    collect(worker.done())
+                    time.sleep(0.05)
+            collect(worker.close(grace=min(10.0, settings.llm_timeout)))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -197,9 +237,14 @@ def tail(
         a = alerter.stats
         env.notice(f"alerts: {a.sent:,} sent, {a.failed:,} failed, {a.deduplicated:,} "
                    f"repeats folded, {a.rate_limited:,} over the rate limit")
-    if mode == "text" and not quiet:
+    if not quiet:
+        llm = ""
+        if escalator is not None:
+            st = escalator.stats
+            llm = (f"; {st.escalated:,} escalated, {st.calls:,} LLM calls, {st.cache_hits:,} "
+                   f"cached, {sum(st.fallbacks.values()):,} small-model fallbacks")
         env.notice(f"{engine.lines:,} new lines, {engine.sequences:,} sequences, "
-                   f"{report.anomalies:,} anomalous")
+                   f"{report.anomalies:,} anomalous{llm}")
     if report.json is not None:
         report.json.close()
     if follow:
@@ -207,11 +252,13 @@ def tail(
     raise typer.Exit(int(ExitCode.ANOMALIES if report.anomalies else ExitCode.OK))
 
 
-def _status(env: Any, engine: Any, escalator: Any, elapsed: float) -> None:
+def _status(env: Any, engine: Any, escalator: Any, worker: Any, elapsed: float) -> None:
     llm = ""
     if escalator is not None:
         st = escalator.stats
-        llm = f", {st.escalated:,} escalated, {st.calls:,} LLM calls, {st.cache_hits:,} cached"
+        depth = worker.depth if worker is not None else 0
+        llm = (f", {st.escalated:,} escalated, queue {depth}, {st.calls:,} LLM calls, "
+               f"{st.cache_hits:,} cached, {sum(st.fallbacks.values()):,} fallbacks")
     env.notice(f"status: {engine.lines / max(elapsed, 1e-9):,.0f} lines/s, "
                f"{engine.lines:,} lines, {engine.sequences:,} sequences, "
                f"{len(engine.streams)} files{llm}")

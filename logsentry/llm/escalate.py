@@ -41,6 +41,18 @@ STRONG = 0.9  # a small-model score the LLM cannot overturn
 GIVE_UP_AFTER = 3  # consecutive failed calls (errors, timeouts) before the run stops asking
 
 
+@dataclass(slots=True)
+class Ask:
+    """One LLM question: a sequence, and later sequences of the same shape riding along."""
+
+    index: int
+    verdict: Verdict
+    templates: list[str]
+    key: str
+    examples: list[tuple[str, list[str]]]
+    riders: list[tuple[int, Verdict, list[str]]] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class LLMOptions:
     tau: float = 0.9  # escalate when confidence in normal (1 - score) is below this
@@ -108,11 +120,22 @@ class Escalator:
     def review(self, verdicts: list[Verdict], templates_of: Callable[[Sequence], list[str]],
                system: str | None = None) -> list[Verdict]:
         """The verdicts after escalation, in order (``system``: the log format, if known
-        only now, e.g. auto-detected)."""
+        only now, e.g. auto-detected). Calls the LLM in this thread, one after another."""
+        out, asks = self.plan(verdicts, templates_of, system)
+        for ask in asks:
+            for index, verdict in self.settle(ask, self.call(ask)):
+                out[index] = verdict
+        return out
+
+    def plan(self, verdicts: list[Verdict], templates_of: Callable[[Sequence], list[str]],
+             system: str | None = None) -> tuple[list[Verdict], list[Ask]]:
+        """Decide what needs the LLM (in the caller's thread). Returns the verdicts, final
+        except at the indexes of the asks, and the asks (one per shape of sequence; a
+        later sequence of the same shape rides along with the first)."""
         if system:
             self.system = system
         out = list(verdicts)
-        answered: dict[str, Answer | str] = {}  # key -> answer, or a fallback reason
+        asks: dict[str, Ask] = {}
         rows: list[dict[str, Any]] = []
         for i, v in enumerate(verdicts):
             if not should_escalate(v, self.options.tau):
@@ -120,29 +143,44 @@ class Escalator:
             self.stats.escalated += 1
             templates = templates_of(v.sequence)
             key = sequence_key(templates)
-            source = "cache"
-            result = answered.get(key)
-            if result is None:
-                cached = self.store.answer(key, self.bundle, self.llm_label, self.prompt.version)
-                if cached is not None:
-                    result = cached
-                    self.stats.cache_hits += 1
-                else:
-                    result = self._ask(v, templates)
-                    source = "llm"
-                answered[key] = result
-            elif isinstance(result, Answer):
-                self.stats.cache_hits += 1  # a repeat within the batch: one call for both
-            final = self._combine(v, result, source, templates)
-            if isinstance(result, Answer) and source == "llm":
-                self.store.put_answer(key, self.bundle, self.llm_label, self.prompt.version,
-                                      result)
-            out[i] = final
-            rows.append(self._row(v, final, templates, key, result))
+            if key in asks:
+                asks[key].riders.append((i, v, templates))
+                continue
+            cached = self.store.answer(key, self.bundle, self.llm_label, self.prompt.version)
+            if cached is not None:
+                self.stats.cache_hits += 1
+                out[i] = self._combine(v, cached, "cache", templates)
+                rows.append(self._row(v, out[i], templates, key, cached))
+                continue
+            examples = self.examples(templates) if self.examples is not None else []
+            asks[key] = Ask(i, v, templates, key, examples)
         self.store.put_escalations(rows)
+        return out, list(asks.values())
+
+    def call(self, ask: Ask) -> Answer | str:
+        """Ask the LLM (safe in one worker thread: touches only the backend and stats)."""
+        return self._ask(ask.verdict, ask.templates, ask.examples)
+
+    def settle(self, ask: Ask, result: Answer | str) -> list[tuple[int, Verdict]]:
+        """The final verdicts of an ask and its riders (in the caller's thread: stores
+        the answer and the escalations)."""
+        if isinstance(result, Answer):
+            self.store.put_answer(ask.key, self.bundle, self.llm_label, self.prompt.version,
+                                  result)
+        out = [(ask.index, self._combine(ask.verdict, result, "llm", ask.templates))]
+        for index, verdict, templates in ask.riders:
+            if isinstance(result, Answer):
+                self.stats.cache_hits += 1  # a repeat within the batch: one call for both
+            out.append((index, self._combine(verdict, result, "cache", templates)))
+        self.store.put_escalations([
+            self._row(before, after, templates, ask.key, result)
+            for (before, templates), (_i, after) in zip(
+                [(ask.verdict, ask.templates)] + [(v, t) for _i, v, t in ask.riders], out,
+                strict=True)])
         return out
 
-    def _ask(self, v: Verdict, templates: list[str]) -> Answer | str:
+    def _ask(self, v: Verdict, templates: list[str],
+             examples: list[tuple[str, list[str]]]) -> Answer | str:
         if self.backend is None:
             return self.unavailable or "no LLM"
         if self._failures >= GIVE_UP_AFTER:
@@ -150,7 +188,6 @@ class Escalator:
         over = self._over_budget()
         if over:
             return over
-        examples = self.examples(templates) if self.examples is not None else []
         system, user, shown = self.prompt.render(v.sequence, focus=v.evidence, system=self.system,
                                                  examples=examples)
         started = time.monotonic()
