@@ -284,3 +284,17 @@ def test_a_slow_llm_never_holds_up_reading_and_a_full_queue_falls_back(
     assert by["llm"] >= 1  # some were answered ...
     reasons = {v["reason"] for v in escalated if v["decided_by"] == "small_model_fallback"}
     assert "LLM queue full (the LLM is slower than the log)" in reasons  # ... some not
+
+
+def test_sighup_reloads_and_stats_interval_reports(tmp_path: Path, tails: list[Tail]) -> None:
+    log, out = tmp_path / "app.log", tmp_path / "out.jsonl"
+    write(log, LINES[:40])
+    t = start(tails, [str(log), "--from-start", "--stats-interval", "0.2", *FAST], out)
+    wait_for(lambda: "status: " in t.events())
+    t.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "SIGHUP: settings reloaded" in t.events())
+    write(log, LINES[40:80])  # still following after the reload
+    wait_for(lambda: sum(covered(out).values()) >= 80)
+    assert t.stop() == 0
+    status = next(line for line in t.events().splitlines() if "status: " in line)
+    assert "lines/s" in status and "sequences" in status
