@@ -107,6 +107,9 @@ def tail(
 
     if session_idle <= 0 or poll <= 0:
         raise InputError("--session-idle and --poll must be positive")
+    if "-" in paths:
+        raise InputError("tail follows files (it keeps checkpoints per file); for a pipe use "
+                         "`logsentry scan -`")
     flags = dict(log_format=log_format, profile=profile, color=color, window=window,
                  session_key=session_key, max_line_bytes=max_line_bytes, multiline=multiline,
                  model=model, llm_model=llm_model, llm_endpoint=llm_endpoint,

@@ -298,3 +298,10 @@ def test_sighup_reloads_and_stats_interval_reports(tmp_path: Path, tails: list[T
     assert t.stop() == 0
     status = next(line for line in t.events().splitlines() if "status: " in line)
     assert "lines/s" in status and "sequences" in status
+
+
+def test_tail_refuses_stdin_and_json_arrays(call_main: CallMain) -> None:
+    piped = call_main(["tail", "-"])
+    assert piped.code == 2 and "logsentry scan -" in piped.err
+    array = call_main(["tail", "x.log", "-o", "json"])
+    assert array.code == 2 and "-o jsonl" in array.err
