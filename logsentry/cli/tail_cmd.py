@@ -133,7 +133,7 @@ def tail(
     pipe = Pipeline(settings, env.dirs, on_notice=env.notice)
     report = ScanReport(env, mode, only_anomalies=only_anomalies, show_source=True)
     report.llm = escalator
-    follower = Follower(paths, known=store.known,
+    follower = Follower(paths, known=store.known, leftovers=store.leftovers,
                         from_start=(not follow) if from_start is None else from_start,
                         max_line_bytes=settings.max_line_bytes,
                         partial_timeout=min(5.0, session_idle),

@@ -65,6 +65,16 @@ class CheckpointStore:
             return Position(int(record["offset"]), int(record["lines"]))
         return None
 
+    def leftovers(self) -> list[tuple[str, int, int]]:
+        """(path, device, inode) of every file with a checkpoint."""
+        out = []
+        for record in self.records.values():
+            try:
+                out.append((str(record["path"]), int(record["dev"]), int(record["ino"])))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return out
+
     def update(self, path: str, identity: Identity, position: Position) -> None:
         stale = [k for k, r in self.records.items()
                  if (r.get("dev"), r.get("ino")) == (identity.dev, identity.ino)
@@ -72,7 +82,7 @@ class CheckpointStore:
         for key in stale:  # the same inode under an older fingerprint: superseded
             del self.records[key]
         self.records[identity.key] = {
-            "path": path, "dev": identity.dev, "ino": identity.ino,
+            "path": os.path.abspath(path), "dev": identity.dev, "ino": identity.ino,
             "fingerprint": identity.fingerprint, "fp_len": identity.fp_len,
             "offset": position.offset, "lines": position.lines, "updated": time.time(),
         }

@@ -112,10 +112,13 @@ class Follower:
                  known: Callable[[str, Identity, BinaryIO], Position | None] = (
                      lambda _p, _i, _f: None),
                  from_start: bool = False, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                 leftovers: Callable[[], list[tuple[str, int, int]]] = list,
                  partial_timeout: float = 5.0, clock: Callable[[], float] = time.monotonic,
                  on_event: Callable[[str], None] = lambda _m: None) -> None:
         self.patterns = list(patterns)
         self.known = known
+        self.leftovers = leftovers  # (path, device, inode) of every checkpointed file
+        self._known_paths: set[str] | None = None
         self.from_start = from_start
         self.cap = max_line_bytes
         self.partial_timeout = partial_timeout
@@ -140,7 +143,10 @@ class Follower:
                 found[expanded] = None
         return list(found)
 
-    def _open(self, path: str, *, initial: bool) -> Followed | None:
+    def _open(self, path: str, *, initial: bool, label: str | None = None,
+              resume_only: bool = False) -> Followed | None:
+        """Open ``path`` (reported under ``label``); ``resume_only``: only if a checkpoint
+        matches it."""
         try:
             fh = open(path, "rb")  # noqa: SIM115 - kept open while followed
         except OSError:
@@ -159,19 +165,57 @@ class Follower:
             return None
         identity = Identity(st.st_dev, st.st_ino, *found)
         saved = self.known(path, identity, fh)
+        if resume_only and (saved is None or saved.offset > st.st_size):
+            fh.close()
+            return None
         if saved is not None and saved.offset <= st.st_size:
             position = Position(saved.offset, saved.lines)
             how = f"resumed at line {saved.lines + 1}"
-        elif initial and not self.from_start:
+        elif initial and not self.from_start and not self._succeeds(path):
             position = Position(st.st_size, _count_lines(fh, st.st_size))
             how = "from its end"
         else:
             position = Position()
             how = "from its start"
         fh.seek(position.offset)
-        followed = Followed(path, identity, fh, position)
-        self.on_event(f"following {path} {how}")
+        followed = Followed(label or path, identity, fh, position)
+        shown = path if label is None else f"{label} (now {path})"
+        self.on_event(f"following {shown} {how}")
         return followed
+
+    def _succeeds(self, path: str) -> bool:
+        """Is ``path`` a new file where a followed one was (rotated while we were not
+        running)? Then it is read from its start, like any file that appears later."""
+        if self._known_paths is None:
+            self._known_paths = {os.path.abspath(p) for p, _dev, _ino in self.leftovers()}
+        return os.path.abspath(path) in self._known_paths
+
+    def _recover(self) -> None:
+        """At start: a followed file rotated away while we were not running (app.log is
+        now app.log.1, and no pattern names it) is found by its device and inode in the
+        same directory and drained from its checkpoint, so its last lines are not lost."""
+        open_inodes = {(f.identity.dev, f.identity.ino) for f in self.files}
+        for path, dev, ino in self.leftovers():
+            if (dev, ino) in open_inodes:
+                continue
+            try:
+                entries = list(os.scandir(os.path.dirname(path) or "."))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) != (dev, ino) or not entry.is_file(
+                        follow_symlinks=False):
+                    continue
+                opened = self._open(entry.path, initial=False, label=path, resume_only=True)
+                if opened is not None:
+                    opened.detached = True
+                    self.files.insert(0, opened)  # drained before the new file is read
+                    open_inodes.add((dev, ino))
+                break
 
     def _refresh(self) -> None:
         """Match paths to open files: rotation, deletion, new files, grown fingerprints."""
@@ -213,6 +257,8 @@ class Follower:
             if not os.path.exists(gone.path):
                 gone.detached = True
                 self.on_event(f"{gone.path} disappeared; reading what is left of it")
+        if initial:
+            self._recover()
 
     # -- reading ---------------------------------------------------------------
     def poll(self) -> list[tuple[Identity, LineBatch]]:

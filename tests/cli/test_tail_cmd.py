@@ -305,3 +305,21 @@ def test_tail_refuses_stdin_and_json_arrays(call_main: CallMain) -> None:
     assert piped.code == 2 and "logsentry scan -" in piped.err
     array = call_main(["tail", "x.log", "-o", "json"])
     assert array.code == 2 and "-o jsonl" in array.err
+
+
+def test_a_rotation_while_stopped_loses_nothing(tmp_path: Path, tails: list[Tail]) -> None:
+    log, out = tmp_path / "app.log", tmp_path / "out.jsonl"
+    write(log, LINES[:100])
+    t = start(tails, [str(log), "--from-start", *FAST], out)
+    wait_for(lambda: sum(covered(out).values()) >= 100)
+    assert t.stop() == 0
+    write(log, LINES[100:150])  # written after the stop, then rotated away
+    os.rename(log, tmp_path / "app.log.1")
+    write(log, LINES[150:200], "w")
+    t2 = start(tails, [str(log), *FAST], out)  # only app.log is named
+    wait_for(lambda: sum(covered(out).values()) >= 200)
+    assert t2.stop() == 0
+    expected = Counter({(str(log), n): 1 for n in range(1, 151)})
+    expected.update((str(log), n) for n in range(1, 51))  # the new app.log
+    assert covered(out) == expected
+    assert "now " in t2.events()  # the old file was found under its new name
