@@ -75,7 +75,7 @@ def evaluate(
     llm_role: Annotated[str | None, typer.Option(
         "--llm-role", help="explain, judge or auto (see scan).", show_default=False)] = None,
     llm_tau: Annotated[float | None, typer.Option(
-        "--llm-tau", help="Escalate when confidence in normal is below this [default: 0.9].",
+        "--llm-tau", help="Escalate when confidence in normal is below this (default 0.9).",
         show_default=False)] = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,

@@ -55,7 +55,7 @@ def scan(
         "--llm-budget", help="At most N LLM calls (50) or seconds (120s) this run; then the "
         "small model decides.", show_default=False)] = None,
     llm_timeout: Annotated[float | None, typer.Option(
-        "--llm-timeout", help="Seconds per LLM call [default: 60].", show_default=False)] = None,
+        "--llm-timeout", help="Seconds per LLM call (default 60).", show_default=False)] = None,
     llm_role: Annotated[str | None, typer.Option(
         "--llm-role", help="explain: the small model decides, the LLM explains; judge: the "
         "LLM decides escalated sequences; auto: judge for a GGUF file or endpoint you bring, "

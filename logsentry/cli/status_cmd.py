@@ -18,7 +18,7 @@ from logsentry.report.writer import JsonWriter, TextWriter
 
 def status(
     state_dir: Annotated[Path | None, typer.Option(
-        "--state-dir", help="Where tail keeps its checkpoints [default: the state directory].",
+        "--state-dir", help="Where tail keeps its checkpoints (default: the state directory).",
         show_default=False)] = None,
     output: OutputOpt = "text",
 ) -> None:

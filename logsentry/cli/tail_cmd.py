@@ -44,10 +44,10 @@ def tail(
         "files; stop with Ctrl-C or SIGTERM.")] = False,
     from_start: Annotated[bool | None, typer.Option(
         "--from-start/--from-end", help="Where to begin in a file with no checkpoint "
-        "[default: --from-end when following, --from-start otherwise]. A file with a "
+        "(default: --from-end when following, --from-start otherwise). A file with a "
         "checkpoint always resumes from it.", show_default=False)] = None,
     state_dir: Annotated[Path | None, typer.Option(
-        "--state-dir", help="Where checkpoints live [default: the state directory].",
+        "--state-dir", help="Where checkpoints live (default: the state directory).",
         show_default=False)] = None,
     session_idle: Annotated[float, typer.Option(
         "--session-idle", help="Seconds without a new line after which a sequence (session, "
