@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from logsentry.errors import ModelError
 from logsentry.llm.models import LLMModel
 
-CONTEXT = 2048  # tokens: a prompt of <= 24 short lines plus a bounded answer
+CONTEXT = 4096  # tokens: up to 24 lines, two examples and the answer (2,048 overflowed once
+#                 on a Thunderbird window with SmolLM2)
 
 
 class LLMError(Exception):
