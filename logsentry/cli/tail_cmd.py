@@ -18,6 +18,7 @@ import typer
 
 from logsentry.cli.common import (
     ColorOpt,
+    ForceOpt,
     LogFormatOpt,
     MaxLineOpt,
     MultilineOpt,
@@ -87,6 +88,7 @@ def tail(
     log_format: LogFormatOpt = None,
     profile: ProfileOpt = None,
     color: ColorOpt = None,
+    force: ForceOpt = False,
     max_line_bytes: MaxLineOpt = None,
     multiline: MultilineOpt = None,
     quiet: QuietOpt = False,
@@ -128,6 +130,7 @@ def tail(
         escalator = make_escalator(settings, env.dirs.data, env.dirs.cache,
                                    bundle=detector.model_label, system=settings.log_format,
                                    notice=env.notice, examples=detector.examples_for)
+    problems: list[str] = []  # without --follow: reported, and the exit status is 2
     store = CheckpointStore(state_dir.expanduser() if state_dir else env.dirs.state)
     tune_gc()
     pipe = Pipeline(settings, env.dirs, on_notice=env.notice)
@@ -137,7 +140,8 @@ def tail(
                         from_start=(not follow) if from_start is None else from_start,
                         max_line_bytes=settings.max_line_bytes,
                         partial_timeout=min(5.0, session_idle),
-                        on_event=env.notice if follow else (lambda _m: None))
+                        on_event=env.notice if follow else (lambda _m: None),
+                        on_problem=problems.append if not follow else env.error, force=force)
 
     def templates_of(seq: Sequence) -> list[str]:
         assert pipe.parser is not None
@@ -252,6 +256,10 @@ def tail(
         report.json.close()
     if follow:
         raise typer.Exit(int(ExitCode.OK))
+    for message in problems:
+        env.error(message)
+    if problems:
+        raise typer.Exit(int(ExitCode.USAGE))
     raise typer.Exit(int(ExitCode.ANOMALIES if report.anomalies else ExitCode.OK))
 
 

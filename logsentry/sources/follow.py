@@ -35,7 +35,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from logsentry.sources.reader import DEFAULT_MAX_LINE_BYTES, _batch, _count
+from logsentry.sources.reader import (
+    DEFAULT_MAX_LINE_BYTES,
+    SAMPLE_BYTES,
+    _batch,
+    _count,
+    looks_binary,
+)
 from logsentry.types import LineBatch, ReadStats
 
 FINGERPRINT_BYTES = 1024
@@ -114,7 +120,9 @@ class Follower:
                  from_start: bool = False, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
                  leftovers: Callable[[], list[tuple[str, int, int]]] = list,
                  partial_timeout: float = 5.0, clock: Callable[[], float] = time.monotonic,
-                 on_event: Callable[[str], None] = lambda _m: None) -> None:
+                 on_event: Callable[[str], None] = lambda _m: None,
+                 on_problem: Callable[[str], None] = lambda _m: None,
+                 force: bool = False) -> None:
         self.patterns = list(patterns)
         self.known = known
         self.leftovers = leftovers  # (path, device, inode) of every checkpointed file
@@ -124,6 +132,9 @@ class Follower:
         self.partial_timeout = partial_timeout
         self.clock = clock
         self.on_event = on_event
+        self.on_problem = on_problem  # a path that cannot be followed (said once)
+        self.force = force  # follow files that look binary
+        self.reported: set[str] = set()
         self.stats = ReadStats()
         self.files: list[Followed] = []  # open files, including detached ones being drained
         self.finished: list[tuple[str, Identity, Position]] = []  # drained and closed since
@@ -162,6 +173,12 @@ class Follower:
             return None
         if found is None:  # the first line has not ended: nothing to read yet
             fh.close()
+            return None
+        fh.seek(0)
+        if not self.force and looks_binary(fh.read(SAMPLE_BYTES)):
+            fh.close()
+            self._problem(path, f"{path}: looks like binary data, not a log (NUL or control "
+                                "bytes at the start); not followed (--force to read it)")
             return None
         identity = Identity(st.st_dev, st.st_ino, *found)
         saved = self.known(path, identity, fh)
@@ -217,10 +234,33 @@ class Follower:
                     open_inodes.add((dev, ino))
                 break
 
+    def _problem(self, path: str, message: str) -> None:
+        """Report a problem with ``path`` once (not at every poll)."""
+        if path not in self.reported:
+            self.reported.add(path)
+            self.on_problem(message)
+
+    def _check_patterns(self) -> None:
+        """At start: say which explicit paths are missing and which globs match nothing."""
+        for pattern in self.patterns:
+            expanded = os.path.expanduser(pattern)
+            if glob.has_magic(expanded):
+                if not any(os.path.isfile(p) for p in glob.glob(expanded)):
+                    self.on_problem(f"{pattern}: no files match this pattern (yet)")
+            elif os.path.isdir(expanded):
+                self.on_problem(f"{pattern}: is a directory; pass the log files in it "
+                                f"(e.g. '{pattern}/*.log')")
+            elif not os.path.exists(expanded):
+                self.on_problem(f"{pattern}: no such file (yet); check the path")
+            elif not os.access(expanded, os.R_OK):
+                self.on_problem(f"{pattern}: permission denied; run as a user who can read it")
+
     def _refresh(self) -> None:
         """Match paths to open files: rotation, deletion, new files, grown fingerprints."""
         initial = not self._started
         self._started = True
+        if initial:
+            self._check_patterns()
         for f in self.files:
             f.path_now = f.path
         by_path = {f.path: f for f in self.files if not f.detached}

@@ -323,3 +323,17 @@ def test_a_rotation_while_stopped_loses_nothing(tmp_path: Path, tails: list[Tail
     expected.update((str(log), n) for n in range(1, 51))  # the new app.log
     assert covered(out) == expected
     assert "now " in t2.events()  # the old file was found under its new name
+
+
+def test_missing_binary_and_directory_inputs_get_one_line_each(tmp_path: Path) -> None:
+    good, junk = tmp_path / "app.log", tmp_path / "junk.bin"
+    write(good, LINES[:40])
+    junk.write_bytes(b"\x00\x01\x02garbage\n" * 50)
+    result = subprocess.run([str(EXE), "tail", str(good), str(junk), str(tmp_path / "nope.log"),
+                             str(tmp_path), *FAST], capture_output=True, text=True)
+    assert result.returncode == 2  # the good file was still judged
+    assert sum(len(json.loads(v)["lines"]) for v in result.stdout.splitlines()) == 40
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 3 and "Traceback" not in result.stderr
+    assert any("binary" in e for e in errors) and any("no such file" in e for e in errors)
+    assert any("is a directory" in e for e in errors)
