@@ -153,6 +153,11 @@ class Pipeline:
                 yield from sequencer.add_many(records)
             yield from sequencer.flush()
 
+    def templates_of(self, seq: Sequence) -> list[str]:
+        """The current (most general) template text of each record of ``seq``."""
+        template = self.parser.template if self.parser is not None else (lambda _i: None)
+        return [template(r.template_id) or r.template for r in seq.records]
+
     def resolved_window(self) -> WindowSpec:
         return self.window.resolve(self.session_key() is not None,
                                    self.settings.max_session_records)

@@ -20,6 +20,8 @@ from logsentry.status import ExitCode
 from logsentry.types import LineBatch
 
 if TYPE_CHECKING:
+    from logsentry.detect import SmallModelDetector
+    from logsentry.llm.escalate import Escalator
     from logsentry.pipeline import Pipeline
 
 OUTPUTS = ("text", "json", "jsonl")
@@ -181,3 +183,30 @@ def pipeline_run(env: Environment, settings: Settings, inputs: list[str], *,
             yield run, pipe
     finally:
         pipe.close()
+
+
+def detection_tiers(env: Environment, settings: Settings
+                    ) -> tuple[SmallModelDetector, Escalator | None]:
+    """The active (or ``--model``) bundle's small-model detector, and the LLM tier's
+    escalator when it is on (else None): what ``scan`` and ``tail`` judge with."""
+    from logsentry.detect import SmallModelDetector
+    from logsentry.embed import TemplateVectors
+    from logsentry.ml import registry
+
+    bundle = registry.load(registry.active_name(env.dirs.data, settings.model), env.dirs.data)
+    detector = SmallModelDetector(bundle, TemplateVectors(env.dirs.cache, on_notice=env.notice))
+    if not settings.llm:
+        return detector, None
+    from logsentry.llm.tier import make_escalator
+
+    return detector, make_escalator(settings, env.dirs.data, env.dirs.cache,
+                                    bundle=detector.model_label, system=settings.log_format,
+                                    notice=env.notice, examples=detector.examples_for)
+
+
+def settings_env() -> Environment:
+    """The environment for commands that read no logs (models, explain, status): colors
+    from the settings, where a bad value falls back to auto."""
+    settings = load_settings()
+    return Environment(color=settings.color if settings.color in {"auto", "always", "never"}
+                       else "auto")

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from logsentry.cli.common import OutputOpt, check_output
-from logsentry.config import load_settings
-from logsentry.context import Environment
+from logsentry.cli.common import OutputOpt, check_output, settings_env
 from logsentry.errors import InputError
 from logsentry.report.escape import escape_text
 from logsentry.report.serialize import line_ranges
@@ -24,9 +22,7 @@ def explain(
     """Re-show the stored verdict of an escalated sequence, with its explanation and lines."""
     from logsentry.llm.store import VerdictStore
 
-    settings = load_settings()
-    env = Environment(color=settings.color if settings.color in {"auto", "always", "never"}
-                      else "auto")
+    env = settings_env()
     mode = check_output(output)
     path = env.dirs.data / "verdicts.sqlite"
     if not path.is_file():

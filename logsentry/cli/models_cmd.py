@@ -6,18 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from logsentry.cli.common import OutputOpt, check_output
+from logsentry.cli.common import OutputOpt, check_output, settings_env
 from logsentry.config import load_settings
-from logsentry.context import Environment
 from logsentry.report.writer import JsonWriter, TextWriter
 
 app = typer.Typer(help="List, show and choose model bundles.", no_args_is_help=True)
-
-
-def _env() -> Environment:
-    settings = load_settings()
-    return Environment(color=settings.color if settings.color in {"auto", "always", "never"}
-                       else "auto")
 
 
 @app.command("list")
@@ -25,7 +18,7 @@ def list_models(output: OutputOpt = "text") -> None:
     """Bundles you trained and the shipped ones; the active one is marked."""
     from logsentry.ml import registry
 
-    env = _env()
+    env = settings_env()
     mode = check_output(output)
     active = registry.active_name(env.dirs.data, load_settings().model)
     rows = []
@@ -66,7 +59,7 @@ def show(name: Annotated[str, typer.Argument(help="Bundle name or path.")],
     """Everything a bundle records: data, split, thresholds, metrics, versions, files."""
     from logsentry.ml import registry
 
-    env = _env()
+    env = settings_env()
     check_output(output)
     bundle = registry.load(name, env.dirs.data)
     out = JsonWriter(env.stdout, "json" if output == "text" else output)
@@ -79,7 +72,7 @@ def use(name: Annotated[str, typer.Argument(help="Bundle name.")]) -> None:
     """Make NAME the model `scan` uses by default (checked before it is activated)."""
     from logsentry.ml import registry
 
-    env = _env()
+    env = settings_env()
     registry.set_active(env.dirs.data, name)
     env.notice(f"active model: {name}")
 
@@ -94,7 +87,7 @@ def llm(
     """The LLM the scan escalates to: name, size, sha256 and where it came from."""
     from logsentry.llm import models
 
-    env = _env()
+    env = settings_env()
     mode = check_output(output)
     settings = load_settings({"llm_model": llm_model} if llm_model else {})
     rows: list[dict[str, Any]] = []

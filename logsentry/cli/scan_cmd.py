@@ -20,6 +20,7 @@ from logsentry.cli.common import (
     WindowOpt,
     check_inputs,
     check_output,
+    detection_tiers,
     make_env,
     pipeline_run,
     settings_from,
@@ -72,9 +73,6 @@ def scan(
     quiet: QuietOpt = False,
 ) -> None:
     """Judge every sequence: normal or anomalous (exit 1 if any is anomalous)."""
-    from logsentry.detect import SmallModelDetector
-    from logsentry.embed import TemplateVectors
-    from logsentry.ml import registry
     from logsentry.report.scan import ScanReport
 
     settings = settings_from(log_format=log_format, profile=profile, color=color, window=window,
@@ -86,30 +84,15 @@ def scan(
     env = make_env(color, quiet, settings)
     mode = check_output(output)
     names = check_inputs(inputs, env)
-    bundle = registry.load(registry.active_name(env.dirs.data, settings.model), env.dirs.data)
-    if settings.log_format == "auto" and bundle.info.get("log_format") not in (None, "?"):
-        pass  # auto-detection still decides; the bundle's format is only a hint for now
-    vectors = TemplateVectors(env.dirs.cache, on_notice=env.notice)
-    detector = SmallModelDetector(bundle, vectors)
-    escalator = None
-    if settings.llm:
-        from logsentry.llm.tier import make_escalator
-
-        escalator = make_escalator(settings, env.dirs.data, env.dirs.cache,
-                                   bundle=detector.model_label, system=settings.log_format,
-                                   notice=env.notice, examples=detector.examples_for)
+    detector, escalator = detection_tiers(env, settings)
     report = ScanReport(env, mode, only_anomalies=only_anomalies,
                         show_source=len(names) > 1 or any(c in n for n in names for c in "*?["))
     report.llm = escalator
     with pipeline_run(env, settings, names, force=force) as (run, pipe):
-        def templates_of(seq: Sequence) -> list[str]:
-            template = pipe.parser.template
-            return [template(r.template_id) or r.template for r in seq.records]
-
         def judge(batch: list[Sequence]) -> None:
             verdicts = detector.judge(batch, pipe.parser)
             if escalator is not None:
-                verdicts = escalator.review(verdicts, templates_of,
+                verdicts = escalator.review(verdicts, pipe.templates_of,
                                             pipe.format.name if pipe.format else None)
             report.add(verdicts)
 

@@ -9,9 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from logsentry.cli.common import OutputOpt, check_output
-from logsentry.config import load_settings
-from logsentry.context import Environment
+from logsentry.cli.common import OutputOpt, check_output, settings_env
 from logsentry.report.escape import escape_text
 from logsentry.report.writer import JsonWriter, TextWriter
 
@@ -25,9 +23,7 @@ def status(
     """Followed files: checkpoint (line, byte offset), current size, lag, last update."""
     from logsentry.sources.checkpoints import CheckpointStore
 
-    settings = load_settings()
-    env = Environment(color=settings.color if settings.color in {"auto", "always", "never"}
-                      else "auto")
+    env = settings_env()
     mode = check_output(output)
     store = CheckpointStore(state_dir.expanduser() if state_dir else env.dirs.state)
     now = time.time()

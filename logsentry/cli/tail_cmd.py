@@ -28,6 +28,7 @@ from logsentry.cli.common import (
     SessionKeyOpt,
     WindowOpt,
     check_output,
+    detection_tiers,
     make_env,
     settings_from,
 )
@@ -96,10 +97,7 @@ def tail(
     """Judge new lines of log files; with --follow, forever (exit 1 if a run without
     --follow found anomalies)."""
     from logsentry.alerts import Alerter
-    from logsentry.detect import SmallModelDetector
-    from logsentry.embed import TemplateVectors
     from logsentry.llm.worker import LLMWorker
-    from logsentry.ml import registry
     from logsentry.pipeline import Pipeline, tune_gc
     from logsentry.report.scan import ScanReport
     from logsentry.sources.checkpoints import CheckpointStore
@@ -121,15 +119,7 @@ def tail(
     mode = check_output(output)
     if mode == "json":
         raise InputError("tail writes a stream: use -o jsonl (or text)")
-    bundle = registry.load(registry.active_name(env.dirs.data, settings.model), env.dirs.data)
-    detector = SmallModelDetector(bundle, TemplateVectors(env.dirs.cache, on_notice=env.notice))
-    escalator = None
-    if settings.llm:
-        from logsentry.llm.tier import make_escalator
-
-        escalator = make_escalator(settings, env.dirs.data, env.dirs.cache,
-                                   bundle=detector.model_label, system=settings.log_format,
-                                   notice=env.notice, examples=detector.examples_for)
+    detector, escalator = detection_tiers(env, settings)
     problems: list[str] = []  # without --follow: reported, and the exit status is 2
     store = CheckpointStore(state_dir.expanduser() if state_dir else env.dirs.state)
     tune_gc()
@@ -143,11 +133,7 @@ def tail(
                         on_event=env.notice if follow else (lambda _m: None),
                         on_problem=problems.append if not follow else env.error, force=force)
 
-    def templates_of(seq: Sequence) -> list[str]:
-        assert pipe.parser is not None
-        template = pipe.parser.template
-        return [template(r.template_id) or r.template for r in seq.records]
-
+    templates_of = pipe.templates_of
     if alert_webhook and not alert_webhook.startswith(("http://", "https://")):
         raise InputError(f"--alert-webhook {alert_webhook!r}: give an http(s) URL")
     alerter = Alerter(alert_cmd, alert_webhook, window=alert_window, notice=env.notice)
