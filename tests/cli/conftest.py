@@ -136,3 +136,44 @@ def warm_encoder(isolated_home: Path, encoder_cache: Path) -> None:
     target = encoder_dir(isolated_home / "cache")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(encoder_dir(encoder_cache), target_is_directory=True)
+
+
+class ChatStub:
+    """An OpenAI-compatible chat server on 127.0.0.1 (a thread): ``answer(user_prompt)``
+    gives (anomalous, explanation); every user prompt is kept in ``prompts``."""
+
+    def __init__(self, answer: Callable[[str], tuple[bool, str]], delay: float = 0.0) -> None:
+        import json
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        stub = self
+        self.prompts: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                prompt = body["messages"][1]["content"]
+                stub.prompts.append(prompt)
+                time.sleep(delay)
+                anomalous, explanation = answer(prompt)
+                content = json.dumps({"explanation": explanation, "anomalous": anomalous,
+                                      "evidence_lines": []})
+                data = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from logsentry.sample import sample_lines
-from tests.cli.conftest import CallMain, one_error_line
+from tests.cli.conftest import CallMain, ChatStub, one_error_line
 
 pytestmark = pytest.mark.usefixtures("warm_encoder")
 
@@ -107,51 +104,26 @@ def test_without_the_default_model_scan_warns_and_falls_back(
     assert escalated and {v["decided_by"] for v in escalated} == {"small_model_fallback"}
 
 
-class _Chat(BaseHTTPRequestHandler):
-    answers: ClassVar[list[str]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.answers.append(body["messages"][1]["content"])
-        verdict = "SocketTimeoutException" in body["messages"][1]["content"] or \
-            "Exception" in body["messages"][1]["content"]
-        content = json.dumps({"explanation": "stub says so", "anomalous": verdict,
-                              "evidence_lines": []})
-        data = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def endpoint() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Chat)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+def endpoint() -> Iterator[ChatStub]:
+    stub = ChatStub(lambda prompt: ("Exception" in prompt, "stub says so"))
+    yield stub
+    stub.close()
 
 
 @pytest.mark.usefixtures("llm_on")
 def test_an_openai_compatible_endpoint_judges(tmp_path: Path, call_main: CallMain,
-                                              endpoint: str) -> None:
-    _Chat.answers = []
+                                              endpoint: ChatStub) -> None:
     result = call_main(["scan", str(small_sample(tmp_path / "app.log")), "--llm-endpoint",
-                        endpoint, "-o", "jsonl"])
+                        endpoint.url, "-o", "jsonl"])
     escalated = [v for v in verdicts(result.out) if v["escalated"]]
     # one call per shape of sequence (the cache key), never more than one per sequence
-    assert escalated and 1 <= len(_Chat.answers) <= len(escalated)
-    assert all('System: "hdfs"' in prompt for prompt in _Chat.answers)
+    assert escalated and 1 <= len(endpoint.prompts) <= len(escalated)
+    assert all('System: "hdfs"' in prompt for prompt in endpoint.prompts)
     assert all(v["decided_by"] in {"llm", "cache", "small_model"} for v in escalated)  # judge
     assert any(v["decided_by"] == "llm" for v in escalated)
     assert all(v["explanation"] == "stub says so" for v in escalated)
-    assert all(v["llm"] == f"endpoint:{endpoint}" for v in escalated)
+    assert all(v["llm"] == f"endpoint:{endpoint.url}" for v in escalated)
 
 
 def test_models_llm_shows_the_model_size_and_origin(call_main: CallMain) -> None:

@@ -7,17 +7,15 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from logsentry.sample import sample_lines
-from tests.cli.conftest import EXE, CallMain
+from tests.cli.conftest import EXE, CallMain, ChatStub
 
 LINES = list(sample_lines(30, 5, 0.1))
 FAST = ["--no-llm", "-o", "jsonl", "--session-idle", "0.6", "--poll", "0.1", "-f", "hdfs"]
@@ -239,44 +237,23 @@ def test_alert_command_runs_per_anomaly_shape(tmp_path: Path) -> None:
     assert "alerts: " in result.stderr and " sent" in result.stderr
 
 
-class SlowChat(BaseHTTPRequestHandler):
-    """An OpenAI-compatible stub that takes 0.7 s per answer."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        time.sleep(0.7)
-        content = json.dumps({"explanation": "slow stub", "anomalous": True,
-                              "evidence_lines": []})
-        data = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_slow_llm_never_holds_up_reading_and_a_full_queue_falls_back(
         tmp_path: Path, tails: list[Tail], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGSENTRY_LLM", "1")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowChat)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stub = ChatStub(lambda _prompt: (True, "slow stub"), delay=0.7)
     try:
         lines = list(sample_lines(60, 8, 0.25))
         log, out = tmp_path / "app.log", tmp_path / "out.jsonl"
         write(log, lines)
         args = [str(log), "--from-start", *[a for a in FAST if a != "--no-llm"],
-                "--llm-endpoint", f"http://127.0.0.1:{server.server_address[1]}/v1",
+                "--llm-endpoint", stub.url,
                 "--llm-queue", "1"]
         t = start(tails, args, out)
         # every line is judged although the LLM answers one sequence per 0.7 s
         wait_for(lambda: sum(covered(out).values()) >= len(lines), timeout=30)
         assert t.stop() == 0
     finally:
-        server.shutdown()
-        server.server_close()
+        stub.close()
     seen = covered(out)
     assert seen == Counter({(str(log), n): 1 for n in range(1, len(lines) + 1)})
     escalated = [v for v in verdicts(out) if v["escalated"]]
