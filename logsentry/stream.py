@@ -63,6 +63,7 @@ class StreamEngine:
         self.limits = Limits(s.max_open_sessions, s.max_session_records, s.max_buffered_records)
         self.lines = 0
         self.sequences = 0
+        self._committed: dict[str, tuple[int, int, str]] = {}  # last checkpoint written
         self._owner: dict[str, str] = {}  # sequence id -> stream key, while being judged
         self.deferred: dict[str, tuple[str, LogRecord]] = {}  # id -> (stream key, first)
 
@@ -174,8 +175,11 @@ class StreamEngine:
                 if firsts:
                     first = min(firsts, key=lambda r: r.offset)
                     commit = Position(first.offset, first.line - 1)
-            self.store.update(path, identity, commit)
-            changed = True
+            mark = (commit.offset, commit.lines, path)
+            if self._committed.get(identity.key) != mark:  # write (and fsync) only changes
+                self._committed[identity.key] = mark
+                self.store.update(path, identity, commit)
+                changed = True
         if changed:
             self.store.save()
 
