@@ -1,0 +1,1 @@
+"""Local adaptation: pseudo-labels, noisy-label filtering, fine-tuning, versioned bundles."""
