@@ -38,6 +38,7 @@ class LogMoEConfig:
     balanced prior, not the base rate; ``"none"`` keeps plain cross-entropy.
     """
 
+    input_proj: int = 64  # 384-d vectors -> this size before the LSTMs (0: none)
     lstm_hidden: int = 64
     experts: int = 8
     top_k: int = 2
@@ -74,8 +75,13 @@ def build_model(config: LogMoEConfig = LogMoEConfig(), dim: int = DIM) -> Any:
             h, m, d2 = config.lstm_hidden, config.experts, config.expert_hidden
             d1 = 2 * h
             self.top_k = config.top_k
-            self.forward_lstm = nn.LSTM(dim, h, batch_first=True)
-            self.backward_lstm = nn.LSTM(dim, h, batch_first=True)
+            # A shared linear map to a small input: the LSTMs' input products were
+            # 3/4 of their cost at 384-d (a low-rank factor of their input weights).
+            self.project = (nn.Linear(dim, config.input_proj, bias=False)
+                            if config.input_proj else nn.Identity())
+            width = config.input_proj or dim
+            self.forward_lstm = nn.LSTM(width, h, batch_first=True)
+            self.backward_lstm = nn.LSTM(width, h, batch_first=True)
             self.gate = nn.Linear(d1, m, bias=False)  # W_g
             self.expert_w1 = nn.Parameter(torch.empty(m, d2, d1))  # W_e1^i
             self.expert_w2 = nn.Parameter(torch.empty(m, d1, d2))  # W_e2^i
@@ -93,7 +99,14 @@ def build_model(config: LogMoEConfig = LogMoEConfig(), dim: int = DIM) -> Any:
 
         def encode(self, vectors: Any, lengths: Any) -> tuple[Any, Any]:
             """Bi-LSTM states (B, L, d1) and the valid mask (B, L): the exported path."""
-            vectors = (vectors - self.input_mean) / self.input_scale
+            if config.input_proj:  # standardisation folded into the projection (one MatMul)
+                mean: Any = self.input_mean
+                scale: Any = self.input_scale
+                weight: Any = self.project.weight
+                w = weight / scale
+                vectors = vectors @ w.T - w @ mean
+            else:
+                vectors = (vectors - self.input_mean) / self.input_scale
             steps = torch.arange(vectors.shape[1], device=vectors.device).unsqueeze(0)
             lengths = lengths.unsqueeze(1)
             mask = steps < lengths
@@ -114,7 +127,7 @@ def build_model(config: LogMoEConfig = LogMoEConfig(), dim: int = DIM) -> Any:
             both directions step together. Same weights as ``forward_lstm`` and
             ``backward_lstm``; equal to ``encode`` within float error.
             """
-            table = (table - self.input_mean) / self.input_scale
+            table = self.project((table - self.input_mean) / self.input_scale)
             width = ids.shape[1]
             steps = torch.arange(width).unsqueeze(0)
             mask = steps < lengths.unsqueeze(1)
@@ -148,12 +161,25 @@ def build_model(config: LogMoEConfig = LogMoEConfig(), dim: int = DIM) -> Any:
             return probs, top_index, top_values / top_values.sum(dim=-1, keepdim=True)
 
         def mix(self, hidden: Any) -> Any:
-            """Dense mixture (exported): every expert on every position, zero weight off top-k."""
-            probs, top_index, top_values = self.route(hidden)
-            weights = torch.zeros_like(probs).scatter(-1, top_index, top_values)
-            inner = torch.relu(torch.einsum("bld,mhd->blmh", hidden, self.expert_w1))
-            outputs = torch.einsum("blmh,mdh->blmd", inner, self.expert_w2)
-            return (outputs * weights.unsqueeze(-1)).sum(dim=2)
+            """Sparse mixture (exported): each expert runs only on the positions routed to it.
+
+            No scatter (onnxruntime's ScatterElements was as slow as the experts):
+            the expert outputs are concatenated in expert order and put back in
+            (position, slot) order with one gather by the inverse permutation.
+            Measured 1.7x faster than running all experts densely (ONNX, CPU).
+            """
+            flat = hidden.reshape(-1, hidden.shape[-1])
+            probs, top_index, top_values = self.route(flat)
+            k = top_index.shape[1]
+            outs, places = [], []
+            for expert in range(probs.shape[-1]):
+                rows, slot = (top_index == expert).nonzero(as_tuple=True)
+                inner = torch.relu(flat[rows] @ self.expert_w1[expert].T)
+                outs.append(inner @ self.expert_w2[expert].T)
+                places.append(rows * k + slot)
+            inverse = torch.argsort(torch.cat(places))
+            per_slot = torch.cat(outs)[inverse].reshape(flat.shape[0], k, -1)
+            return (per_slot * top_values.unsqueeze(-1)).sum(dim=1).reshape(hidden.shape)
 
         def mix_routed(self, hidden: Any) -> tuple[Any, Any, Any]:
             """Sparse mixture of rows (N, d1): each expert sees only the rows routed to it.
@@ -294,8 +320,14 @@ def train_logmoe(
     *,
     valid: tuple[SequenceArrays, np.ndarray] | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
+    init: Any = None,
+    sample_weight: np.ndarray | None = None,
 ) -> Any:
     """Train LogMoE with cross-entropy + balance + diversity losses; returns the torch module.
+
+    ``init``: a trained module to fine-tune (a copy is trained; its input
+    standardisation is kept). ``sample_weight``: a weight per sequence,
+    multiplied into the cross-entropy (adaptation caps what one shape can weigh).
 
     Deterministic for a given ``config.seed``. Runs on one torch thread: the
     step-by-step LSTM is many small ops, for which a second thread costs more
@@ -306,7 +338,7 @@ def train_logmoe(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train(arrays, y, config, valid, on_epoch)
+        return _train(arrays, y, config, valid, on_epoch, init, sample_weight)
     finally:
         torch.set_num_threads(threads)
 
@@ -317,19 +349,28 @@ def _train(
     config: LogMoEConfig,
     valid: tuple[SequenceArrays, np.ndarray] | None,
     on_epoch: Callable[[EpochStats], None] | None,
+    init: Any,
+    sample_weight: np.ndarray | None,
 ) -> Any:
+    import copy
     import time
 
     import torch
 
     torch.manual_seed(config.seed)
-    model = build_model(config, arrays.table.shape[1])
-    valid_rows = arrays.ids[np.arange(arrays.ids.shape[1])[None, :] < arrays.lengths[:, None]]
-    counts = np.bincount(valid_rows, minlength=len(arrays.table)).astype(np.float64)
-    mean = counts @ arrays.table / counts.sum()
-    std = np.sqrt(counts @ (arrays.table - mean) ** 2 / counts.sum())
-    model.input_mean.copy_(torch.from_numpy(mean.astype(np.float32)))
-    model.input_scale.copy_(torch.from_numpy(np.maximum(std, 1e-3).astype(np.float32)))
+    if init is not None:
+        model = copy.deepcopy(init)
+    else:
+        model = build_model(config, arrays.table.shape[1])
+        valid_rows = arrays.ids[np.arange(arrays.ids.shape[1])[None, :]
+                                < arrays.lengths[:, None]]
+        counts = np.bincount(valid_rows, minlength=len(arrays.table)).astype(np.float64)
+        mean = counts @ arrays.table / counts.sum()
+        std = np.sqrt(counts @ (arrays.table - mean) ** 2 / counts.sum())
+        model.input_mean.copy_(torch.from_numpy(mean.astype(np.float32)))
+        model.input_scale.copy_(torch.from_numpy(np.maximum(std, 1e-3).astype(np.float32)))
+    weights = torch.from_numpy(np.ones(len(arrays), dtype=np.float32) if sample_weight is None
+                               else np.asarray(sample_weight, dtype=np.float32))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     table = torch.from_numpy(np.ascontiguousarray(arrays.table, dtype=np.float32))
     ids = torch.from_numpy(arrays.ids)
@@ -345,7 +386,10 @@ def _train(
             lengths = torch.from_numpy(arrays.lengths[rows.numpy()])
             logits, probs, selected = model.train_step(table, ids[rows, : int(lengths.max())],
                                                        lengths)
-            ce = torch.nn.functional.cross_entropy(logits, labels[rows], weight=ce_weight)
+            each = torch.nn.functional.cross_entropy(logits, labels[rows], weight=ce_weight,
+                                                     reduction="none")
+            # The weighted mean cross_entropy(weight=...) takes, times the sample weights.
+            ce = (each * weights[rows]).sum() / ce_weight[labels[rows]].sum()
             bal = balance_loss(probs, selected, config.top_k)
             div = diversity_loss(model.expert_w1, model.expert_w2)
             loss = ce + config.balance_weight * bal + config.diversity_weight * div
@@ -363,6 +407,38 @@ def _train(
             loss, ce_mean, bal_mean, div_mean = (float(v) for v in means)
             on_epoch(EpochStats(epoch, loss, ce_mean, bal_mean, div_mean,
                                 time.perf_counter() - started, valid_f1))
+    model.eval()
+    return model
+
+
+def sample_losses(model: Any, arrays: SequenceArrays, y: np.ndarray,
+                  batch_size: int = 1024) -> np.ndarray:
+    """Per-sequence cross-entropy of ``model`` against labels ``y`` (noisy-label filtering)."""
+    p, _ = predict_torch(model, arrays, batch_size)
+    p = np.clip(p.astype(np.float64), 1e-7, 1 - 1e-7)
+    y = np.asarray(y)
+    return np.where(y == 1, -np.log(p), -np.log(1 - p))
+
+
+def save_weights(model: Any, path: Path) -> None:
+    """The module's parameters and buffers as a plain .npz (never pickle)."""
+    arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_weights(config: LogMoEConfig, path: Path, dim: int = DIM) -> Any:
+    """A torch LogMoE with the weights ``save_weights`` wrote (for fine-tuning)."""
+    import torch
+
+    model = build_model(config, dim)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = {k: torch.from_numpy(data[k]) for k in data.files}
+        model.load_state_dict(state)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelError(f"{path}: LogMoE weights do not load ({str(exc).splitlines()[0]}); "
+                         "retrain the bundle") from None
     model.eval()
     return model
 
@@ -404,7 +480,7 @@ def export_logmoe(model: Any, path: Path, max_len: int) -> Path:
 
     was_training = model.training
     model.eval()
-    dim = model.forward_lstm.input_size
+    dim = model.input_mean.shape[0]
     vectors = torch.zeros(2, max_len, dim)
     lengths = torch.tensor([max_len, max(1, max_len // 2)], dtype=torch.int64)
     path.parent.mkdir(parents=True, exist_ok=True)

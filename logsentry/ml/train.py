@@ -24,7 +24,13 @@ from logsentry import __version__
 from logsentry.embed import ENCODER_ID
 from logsentry.ml.bundle import Bundle, BundleWriter
 from logsentry.ml.features import SequenceArrays, idf_mean, template_idf
-from logsentry.ml.logmoe import LogMoEConfig, LogMoEScorer, export_logmoe, train_logmoe
+from logsentry.ml.logmoe import (
+    LogMoEConfig,
+    LogMoEScorer,
+    export_logmoe,
+    save_weights,
+    train_logmoe,
+)
 from logsentry.ml.memory import MemoryConfig, NormalMemory
 from logsentry.ml.router import RouterConfig, export_router, train_router
 from logsentry.ml.threshold import best_f1_threshold
@@ -106,6 +112,7 @@ def train_bundle(
         writer.write_json("templates.json", arrays.templates)
         np.save(writer.path("vectors.npy"), arrays.table[1:].astype(np.float32))
         writer.write_json("examples.json", pick_examples(arrays, y))
+        save_replay(writer.path("replay.npz"), arrays, y)
         if test is not None:
             info["metrics"] = {"test": _held_out(writer, info, arrays.templates, *test)}
         info["training_seconds"] = round(time.perf_counter() - started, 1)
@@ -116,6 +123,27 @@ def train_bundle(
 
 
 EXAMPLES_PER_CLASS = 150
+REPLAY_SEQUENCES = 3000
+
+
+def save_replay(path: Path, arrays: SequenceArrays, y: np.ndarray | None,
+                limit: int = REPLAY_SEQUENCES) -> None:
+    """A sample of the training sequences for ``adapt`` to replay, so a fine-tuned model
+    does not forget what it was trained on: every anomalous one up to a third of
+    ``limit``, the rest normal ones spread evenly over the training period. Rows are
+    1-based ids into ``templates.json``."""
+    labels = np.zeros(len(arrays), dtype=np.int64) if y is None else np.asarray(y, np.int64)
+    anomalous = np.flatnonzero(labels == 1)
+    normal = np.flatnonzero(labels == 0)
+    if len(anomalous) > limit // 3:
+        anomalous = anomalous[np.linspace(0, len(anomalous) - 1, limit // 3).astype(int)]
+    room = limit - len(anomalous)
+    if len(normal) > room:
+        normal = normal[np.linspace(0, len(normal) - 1, room).astype(int)]
+    rows = np.sort(np.concatenate([anomalous, normal]))
+    with path.open("wb") as fh:
+        np.savez(fh, ids=arrays.ids[rows].astype(np.int32), lengths=arrays.lengths[rows],
+                 labels=labels[rows])
 
 
 def pick_examples(arrays: SequenceArrays, y: np.ndarray | None,
@@ -169,6 +197,7 @@ def _train_logmoe(spec: TrainSpec, arrays: SequenceArrays, y: np.ndarray,
     model = train_logmoe(arrays.subset(fit_rows), y[fit_rows], spec.logmoe)
     path = writer.path("logmoe.onnx")
     export_logmoe(model, path, spec.max_len)
+    save_weights(model, writer.path("logmoe.npz"))  # what adapt fine-tunes
     p, _ = LogMoEScorer(path).predict(arrays.subset(valid_rows))
     choice = best_f1_threshold(p, y[valid_rows])
     threshold = float(choice.threshold) if np.isfinite(choice.threshold) else 0.5

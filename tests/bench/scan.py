@@ -26,8 +26,11 @@ sys.path.insert(0, str(REPO))
 
 STAGES = {
     "parse": "parse only: read + header + templates (the baseline)",
+    "group": "read + parse + bare grouping by block id (a dict of lists: the floor)",
     "sequences": "read + parse + session windows",
     "scan": "scan --no-llm: + template vectors, router, LogMoE (default bundle)",
+    "fixed": "read + parse + fixed:100 windows (nothing held)",
+    "scan_fixed": "scan --no-llm with fixed:100 windows (model cost when windows close early)",
 }
 
 
@@ -38,10 +41,11 @@ def _stage(name: str, path: str, model: str) -> dict[str, float]:
     from logsentry.pipeline import Pipeline, tune_gc
 
     tune_gc()
-    pipe = Pipeline(load_settings({"log_format": "hdfs"}), None)
+    window = "fixed:100" if name in {"fixed", "scan_fixed"} else "auto"
+    pipe = Pipeline(load_settings({"log_format": "hdfs", "window": window}), None)
     sequences = 0
     anomalies = 0
-    if name == "scan":
+    if name.startswith("scan"):
         from logsentry.detect import SmallModelDetector
         from logsentry.embed import TemplateVectors
         from logsentry.ml import registry
@@ -53,7 +57,18 @@ def _stage(name: str, path: str, model: str) -> dict[str, float]:
         for _source, batches in pipe.record_batches([path]):
             for _records in batches:
                 pass
-    elif name == "sequences":
+    elif name == "group":  # what any Python session grouping costs at least
+        import re
+
+        block = re.compile(r"blk_-?\d+")
+        held: dict[str | None, list[object]] = {}
+        for _source, batches in pipe.record_batches([path]):
+            for records in batches:
+                for record in records:
+                    m = block.search(record.headline)
+                    held.setdefault(m.group() if m else None, []).append(record)
+        sequences = len(held)
+    elif name in {"sequences", "fixed"}:
         sequences = sum(1 for _ in pipe.sequences([path]))
     else:
         pending = []
@@ -110,6 +125,10 @@ def main() -> None:
         print(f"| {label} | {rate:,.0f} | {seq_rate} | {rate / base:.2f} | {r['rss_mb']:.0f} |")
     print(f"\nscan verdicts: {int(results['scan']['sequences']):,} sequences, "
           f"{int(results['scan']['anomalies']):,} anomalous")
+    model = results["scan"]["seconds"] - results["sequences"]["seconds"]
+    print(f"model + verdicts after session windows: {model:.2f} s; parse only "
+          f"{results['parse']['seconds']:.2f} s; bare grouping "
+          f"{results['group']['seconds'] - results['parse']['seconds']:.2f} s")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,10 @@ from logsentry.ml.logmoe import (
     class_weights,
     diversity_loss,
     export_logmoe,
+    load_weights,
     predict_torch,
+    sample_losses,
+    save_weights,
     train_logmoe,
 )
 from tests.ml.conftest import LabeledSplit
@@ -180,7 +184,7 @@ def test_learns_hdfs_anomalies(hdfs_reference: LabeledSplit, tmp_path: Path) -> 
     train, y_train = hdfs_reference.train()
     test, y_test = hdfs_reference.test()
     assert (len(y_test), int(y_test.sum())) == (2301, 31)
-    model = train_logmoe(train, y_train, LogMoEConfig(epochs=3))
+    model = train_logmoe(train, y_train, LogMoEConfig(epochs=5))
     path = export_logmoe(model, tmp_path / "logmoe.onnx", max_len=train.ids.shape[1])
     p, positions = LogMoEScorer(path).predict(test)
     ref_p, _ = predict_torch(model, test)
@@ -190,3 +194,58 @@ def test_learns_hdfs_anomalies(hdfs_reference: LabeledSplit, tmp_path: Path) -> 
     f1 = 2 * tp / (predicted.sum() + y_test.sum())
     assert f1 >= 0.8, (f1, tp, int(predicted.sum()))
     assert positions.shape == test.ids.shape
+
+
+def test_onnx_equals_torch_without_the_input_projection(tmp_path: Path) -> None:
+    config = LogMoEConfig(input_proj=0)  # bundles trained before the projection existed
+    model = fresh_model(config)
+    arrays = random_arrays(20, 12)
+    path = export_logmoe(model, tmp_path / "logmoe.onnx", max_len=12)
+    p, _ = LogMoEScorer(path).predict(arrays)
+    ref_p, _ = predict_torch(model, arrays)
+    assert np.abs(p - ref_p).max() < 1e-4
+
+
+def test_sparse_experts_equal_the_dense_mixture() -> None:
+    model = fresh_model()
+    hidden = torch.randn(3, 7, 128)
+    with torch.no_grad():
+        probs, top_index, top_values = model.route(hidden)
+        weights = torch.zeros_like(probs).scatter(-1, top_index, top_values)
+        inner = torch.relu(torch.einsum("bld,mhd->blmh", hidden, model.expert_w1))
+        dense = (torch.einsum("blmh,mdh->blmd", inner, model.expert_w2)
+                 * weights.unsqueeze(-1)).sum(dim=2)
+        assert (model.mix(hidden) - dense).abs().max().item() < 1e-5
+
+
+def test_weights_round_trip_and_refuse_garbage(tmp_path: Path) -> None:
+    model = fresh_model(SMALL)
+    save_weights(model, tmp_path / "w.npz")
+    again = load_weights(SMALL, tmp_path / "w.npz")
+    arrays = random_arrays(10, 8)
+    assert np.array_equal(predict_torch(model, arrays)[0], predict_torch(again, arrays)[0])
+    with pytest.raises(ModelError, match="do not load"):
+        load_weights(LogMoEConfig(), tmp_path / "w.npz")  # other shapes
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="do not load"):
+        load_weights(SMALL, tmp_path / "bad.npz")
+
+
+def test_fine_tuning_starts_from_init_and_sample_weights_count() -> None:
+    arrays = random_arrays(120, 10, seed=3)
+    y = (arrays.ids == 1).any(axis=1).astype(np.int64)  # template 1 marks an anomaly
+    config = dataclasses.replace(SMALL, epochs=2, batch_size=16)
+    base = train_logmoe(arrays, y, config)
+    before = sample_losses(base, arrays, y)
+    assert before.shape == (120,) and (before >= 0).all()
+    tuned = train_logmoe(arrays, y, config, init=base)
+    assert tuned is not base  # a copy is trained; the parent stays as it was
+    assert np.array_equal(sample_losses(base, arrays, y), before)
+    assert sample_losses(tuned, arrays, y).mean() < before.mean()
+    # No weight on the anomalies: the model never learns to call them anomalous.
+    ignored = train_logmoe(arrays, y, dataclasses.replace(SMALL, epochs=4, batch_size=16),
+                           sample_weight=np.where(y == 1, 0.0, 1.0))
+    learned = train_logmoe(arrays, y, dataclasses.replace(SMALL, epochs=4, batch_size=16))
+    anomalous = y == 1
+    assert predict_torch(ignored, arrays)[0][anomalous].mean() < \
+        predict_torch(learned, arrays)[0][anomalous].mean() - 0.2
