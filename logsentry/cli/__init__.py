@@ -17,8 +17,10 @@ import typer
 
 from logsentry import __version__
 from logsentry.cli import completions_cmd, config_cmd, models_cmd
+from logsentry.cli.adapt_cmd import adapt
 from logsentry.cli.eval_cmd import evaluate
 from logsentry.cli.explain_cmd import explain
+from logsentry.cli.feedback_cmd import feedback
 from logsentry.cli.formats_cmd import formats
 from logsentry.cli.parse_cmd import parse
 from logsentry.cli.sample_cmd import sample
@@ -85,6 +87,8 @@ app.command("eval")(evaluate)
 app.command("explain")(explain)
 app.command("tail")(tail)
 app.command("status")(status)
+app.command("feedback")(feedback)
+app.command("adapt")(adapt)
 app.command("completions")(completions_cmd.completions)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")

@@ -4,7 +4,7 @@ A prompt file has a ``## system`` and a ``## user`` section; ``$name``
 placeholders (``string.Template``) are filled with data that has been quoted
 first: every log line is a JSON string (quotes, backslashes and control
 characters escaped) after its line number, so a line cannot close the data
-block or pass for an instruction. The file name (``verdict-v2``) is the prompt
+block or pass for an instruction. The file name (``verdict-v3``) is the prompt
 version and part of every cache key.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from logsentry.parse.masks import Masker
 from logsentry.types import Sequence
 
-PROMPT = "verdict-v2"
+PROMPT = "verdict-v3"
 MAX_LINES = 24  # lines shown to the model: short prompts keep tiny models fast
 MAX_CHARS = 240  # per line
 EXAMPLE_KINDS = 12  # kinds of line shown per example
@@ -103,8 +103,8 @@ def render_examples(examples: list[tuple[str, list[str]]]) -> str:
     """Labeled example sequences as quoted kinds of line with counts (templates)."""
     if not examples:
         return ""
-    out = ["Labeled sequences from this system's history, most similar first (each kind of "
-           "line once, with its count):"]
+    out = ["<examples>", "Labeled sequences from this system's history, most similar first "
+           "(each kind of line once, with its count):"]
     for n, (label, templates) in enumerate(examples, 1):
         out.append(f"Example {n}, labeled {label}:")
         counts: dict[str, int] = {}
@@ -113,6 +113,7 @@ def render_examples(examples: list[tuple[str, list[str]]]) -> str:
         for t, count in list(counts.items())[:EXAMPLE_KINDS]:
             text = t if len(t) <= MAX_CHARS else t[:MAX_CHARS] + "…"
             out.append(f"  {_quote(text)} x{count}")
+    out.append("</examples>")
     return "\n".join(out) + "\n"
 
 

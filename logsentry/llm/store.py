@@ -13,6 +13,8 @@
 * ``escalations``: every escalated sequence (lines shown to the LLM, template
   texts, small-model score, LLM label and explanation, final verdict, models)
   for ``explain`` and for ``adapt``.
+* ``feedback``: an operator's label for a stored sequence (``logsentry
+  feedback``); it overrides the LLM's and is never filtered out by ``adapt``.
 
 WAL mode: many readers and one writer at a time (``busy_timeout`` waits for it).
 """
@@ -44,6 +46,10 @@ CREATE TABLE IF NOT EXISTS escalations (
     cache_key TEXT NOT NULL, small_score REAL, small_verdict TEXT, routed TEXT,
     llm_anomalous INTEGER, explanation TEXT, evidence TEXT, verdict TEXT NOT NULL,
     decided_by TEXT NOT NULL, reason TEXT, bundle TEXT, llm TEXT, prompt TEXT
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    sequence_id TEXT PRIMARY KEY, anomalous INTEGER NOT NULL, note TEXT NOT NULL,
+    created REAL NOT NULL
 );
 """
 
@@ -134,8 +140,40 @@ class VerdictStore:
                 out[name] = json.loads(out[name])
         return out
 
+    def put_feedback(self, sequence_id: str, anomalous: bool, note: str = "") -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
+                             (sequence_id, int(anomalous), note, time.time()))
+
+    def feedback(self) -> dict[str, tuple[bool, str]]:
+        """sequence id -> (anomalous, note) for every operator label."""
+        rows = self._db.execute("SELECT sequence_id, anomalous, note FROM feedback")
+        return {str(r[0]): (bool(r[1]), str(r[2])) for r in rows}
+
+    def samples(self) -> list[dict[str, Any]]:
+        """Every stored escalation, oldest first, with its templates and verdicts, and the
+        operator's label where there is one: what ``adapt`` learns from."""
+        cursor = self._db.execute(
+            "SELECT e.sequence_id, e.created, e.templates, e.cache_key, e.verdict, "
+            "e.llm_anomalous, e.decided_by, e.bundle, f.anomalous, f.note "
+            "FROM escalations e LEFT JOIN feedback f ON f.sequence_id = e.sequence_id "
+            "ORDER BY e.created, e.sequence_id")
+        out = []
+        for row in cursor:
+            try:
+                templates = [str(t) for t in json.loads(row[2])]
+            except (ValueError, TypeError):
+                continue  # an unreadable row is skipped, not fatal
+            out.append({"sequence_id": row[0], "created": row[1], "templates": templates,
+                        "cache_key": row[3], "verdict": row[4],
+                        "llm_anomalous": None if row[5] is None else bool(row[5]),
+                        "decided_by": row[6], "bundle": row[7],
+                        "feedback": None if row[8] is None else bool(row[8]),
+                        "note": row[9]})
+        return out
+
     def count(self, table: str) -> int:
-        assert table in {"llm_answers_v2", "escalations"}
+        assert table in {"llm_answers_v2", "escalations", "feedback"}
         return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
     def close(self) -> None:

@@ -44,9 +44,12 @@ def sequence_arrays(
     vectors_for: Callable[[list[str]], np.ndarray],
     *,
     max_len: int = DEFAULT_MAX_LEN,
+    vocabulary: Sequence[str] = (),
 ) -> SequenceArrays:
-    """``template_lists[i]``: the template text of each record of sequence i, in order."""
-    templates = list(dict.fromkeys(t for seq in template_lists for t in seq))
+    """``template_lists[i]``: the template text of each record of sequence i, in order.
+    ``vocabulary``: templates that take the first table rows, in this order (a bundle's
+    ``templates.json``, so its stored row ids stay valid), whether used or not."""
+    templates = list(dict.fromkeys([*vocabulary, *(t for seq in template_lists for t in seq)]))
     table = np.zeros((len(templates) + 1, DIM), dtype=np.float32)
     if templates:
         table[1:] = vectors_for(templates)

@@ -1,0 +1,438 @@
+"""Retrain a bundle locally from stored verdicts and operator feedback (``logsentry adapt``).
+
+CoLA §4.3 (noisy-label filtering of the LLM's pseudo-labels) and CollaborLog's
+adaptive evolve mechanism (sequences confirmed normal stop being routed as
+evolved). One adaptation:
+
+1. **Samples**: every escalated sequence in the verdict store, labeled by the
+   operator's feedback where there is one, else by the collaboration's final
+   verdict (the LLM's answer where the LLM judges; the small model's where the
+   LLM only explains, or was absent). Plus a replay sample of the bundle's own
+   training data (``replay.npz``), so the model does not forget.
+2. **Held back**: the newest ``holdout`` share of the samples (and of the
+   replay), in time order; it never trains anything and decides activation.
+3. **Noise filtering**: a few warm-up epochs from the parent's weights on the
+   pseudo-labels, per-sample loss, a two-component Gaussian mixture
+   (``noise.split_clean``); samples with clean probability below ``tau_c``
+   are dropped. Operator labels are never dropped.
+4. **Poisoning caps**: whoever writes log lines can steer the LLM's labels. So
+   an operator's label is never changed, the samples of one shape (the
+   template set with bucketed counts, the cache key) weigh at most
+   ``shape_cap`` sequences together, shapes carrying both labels are reported,
+   and so is every predicted label the new model would flip.
+5. **Fine-tune and re-route**: LogMoE fine-tuned from the parent's weights on
+   the clean samples + replay; the decision threshold searched again on the
+   held-back part; the router refitted on the normal sequences among them, so
+   confirmed normal-but-evolved sequences are ``known`` next time.
+6. **Versioned**: the result is a new bundle version ``NAME@N`` (never an
+   overwrite), with its parent, counts and before/after metrics on the held-back
+   part. It becomes active only if its F1 there, on the labels that do not come
+   from a small model itself (the replay, the operator's, the LLM's), is not more
+   than ``tolerance`` below its parent's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from logsentry.errors import ConfigError, InputError, ModelError
+from logsentry.ml.bundle import Bundle, BundleWriter, open_bundle, ref_of
+from logsentry.ml.features import SequenceArrays, idf_mean, sequence_arrays, template_idf
+from logsentry.ml.registry import Located
+
+MIN_SAMPLES = 10
+INDEPENDENT = {"llm", "cache"}  # decided_by values whose label is the LLM's, not a small model's
+FLIP_EXAMPLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class AdaptConfig:
+    tau_c: float = 0.5  # keep pseudo-labels whose clean probability is at least this
+    warmup_epochs: int = 2
+    epochs: int = 6
+    lr: float = 1e-3  # fine-tuning: half the training rate
+    holdout: float = 0.2  # newest share of the samples held back to decide activation
+    tune: float = 0.1  # the share before it, held back to search the decision threshold
+    tolerance: float = 0.01  # activate unless held-back F1 falls by more than this
+    shape_cap: float = 5.0  # the samples of one shape weigh at most this many sequences
+    min_samples: int = MIN_SAMPLES
+    llm_tau: float = 0.9  # the escalation rule's confidence bound (for the report)
+    seed: int = 0
+
+    def check(self) -> AdaptConfig:
+        if not 0 < self.tau_c < 1:
+            raise ConfigError(f"--tau-c {self.tau_c}: use a value between 0 and 1")
+        if not (0 < self.holdout < 1 and 0 < self.tune < 1 and self.holdout + self.tune < 1):
+            raise ConfigError(f"holdout {self.holdout} + tune {self.tune}: use shares "
+                              "between 0 and 1 that leave samples to train on")
+        if not 0 <= self.tolerance < 1:
+            raise ConfigError(f"tolerance {self.tolerance}: use a value in [0, 1)")
+        if self.epochs < 1 or self.warmup_epochs < 1:
+            raise ConfigError("--epochs and the warm-up need at least one epoch")
+        if self.shape_cap <= 0:
+            raise ConfigError(f"shape cap {self.shape_cap}: must be positive")
+        return self
+
+
+@dataclass(slots=True)
+class Samples:
+    """Stored escalations as training samples, oldest first."""
+
+    ids: list[str]
+    templates: list[list[str]]
+    labels: np.ndarray  # int64, 1 = anomalous
+    operator: np.ndarray  # bool: labeled by operator feedback
+    independent: np.ndarray  # bool: the label is not a small model's own (operator, LLM)
+    keys: list[str]  # shape (cache key) of each sample
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def collect(rows: list[dict[str, Any]]) -> Samples:
+    """``VerdictStore.samples()`` rows -> samples; the operator's label wins."""
+    ids, templates, labels, operator, independent, keys = [], [], [], [], [], []
+    for row in rows:
+        if not row["templates"]:
+            continue
+        by_operator = row["feedback"] is not None
+        anomalous = row["feedback"] if by_operator else row["verdict"] == "anomalous"
+        ids.append(str(row["sequence_id"]))
+        templates.append(list(row["templates"]))
+        labels.append(int(bool(anomalous)))
+        operator.append(by_operator)
+        independent.append(by_operator or row["decided_by"] in INDEPENDENT)
+        keys.append(str(row["cache_key"]))
+    return Samples(ids, templates, np.array(labels, dtype=np.int64),
+                   np.array(operator, dtype=bool), np.array(independent, dtype=bool), keys)
+
+
+@dataclass(slots=True)
+class Report:
+    """What one adaptation did (or, with ``dry_run``, would do)."""
+
+    parent: str
+    samples: int
+    operator: int
+    held_back: int
+    replay: int
+    clean: int
+    dropped: int
+    dropped_examples: list[dict[str, Any]]
+    dropped_ids: list[str]
+    capped_shapes: int
+    conflicting_shapes: int
+    new_templates: int
+    before: dict[str, Any]
+    after: dict[str, Any]
+    flips: dict[str, Any]
+    activated: bool
+    reason: str
+    version: str | None = None
+    dry_run: bool = False
+    seconds: float = 0.0
+    noise_means: tuple[float, float] = (float("nan"), float("nan"))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["noise_means"] = [None if np.isnan(m) else round(float(m), 4)
+                              for m in self.noise_means]
+        return out
+
+
+def adapt(
+    located: Located,
+    store_rows: list[dict[str, Any]],
+    vectors_for: Callable[[list[str]], np.ndarray],
+    target: Path | None,
+    lineage: dict[str, Any],
+    *,
+    config: AdaptConfig = AdaptConfig(),
+    dry_run: bool = False,
+    notice: Callable[[str], None] = lambda _m: None,
+    clean_override: np.ndarray | None = None,
+) -> Report:
+    """Adapt the bundle at ``located`` from ``store_rows`` and write the new version to
+    ``target`` (its ``lineage`` fields: name, version, parent), or with ``dry_run``
+    (``target`` None) write nothing. ``clean_override`` (tests) replaces the noise split."""
+    from logsentry.adapt.noise import split_clean
+    from logsentry.ml.logmoe import (
+        LogMoEConfig,
+        export_logmoe,
+        load_weights,
+        sample_losses,
+        save_weights,
+        train_logmoe,
+    )
+    from logsentry.ml.router import RouterConfig, export_router, train_router
+    from logsentry.ml.threshold import margin_threshold
+    from logsentry.ml.train import save_replay
+
+    config.check()
+    started = time.perf_counter()
+    bundle = open_bundle(located.path)
+    info = bundle.info
+    if info.get("kind") != "supervised":
+        raise ModelError(f"model {located.ref} is an unlabeled baseline; adapt fine-tunes "
+                         "LogMoE, so train a labeled bundle (or give feedback and retrain)")
+    for needed in ("logmoe.npz", "replay.npz"):
+        if needed not in bundle.files:
+            raise ModelError(f"model {located.ref} has no {needed} (trained before adapt "
+                             "existed); retrain it with `logsentry train`")
+    samples = collect(store_rows)
+    if len(samples) < config.min_samples:
+        raise InputError(f"only {len(samples)} stored sample(s), adapt needs at least "
+                         f"{config.min_samples}: scan or tail with the LLM tier on (it stores "
+                         "every escalated sequence), or label sequences with `logsentry "
+                         "feedback`")
+    known: list[str] = list(bundle.json("templates.json"))
+    max_len = int(info.get("embedding", {}).get("max_len", 64))
+    replay_texts, replay_y = _replay(bundle, known)
+    notice(f"adapting {located.ref}: {len(samples):,} stored samples "
+           f"({int(samples.operator.sum())} labeled by the operator), "
+           f"{len(replay_texts):,} replayed training sequences")
+    arrays = sequence_arrays(samples.templates + replay_texts, vectors_for, max_len=max_len,
+                             vocabulary=known)
+    n, r = len(samples), len(replay_texts)
+    fit, tune_rows, held = _time_split(n, config, 0)
+    replay_fit, replay_tune, replay_held = _spread_split(r, config, n)
+    y = np.concatenate([samples.labels, replay_y]).astype(np.int64)
+
+    logmoe_config = LogMoEConfig(**info["logmoe"]["config"])
+    tuning = dataclasses.replace(logmoe_config, lr=config.lr, seed=config.seed)
+    parent = load_weights(logmoe_config, bundle.file("logmoe.npz"), arrays.table.shape[1])
+
+    # Noise filtering on the fit part of the samples (replay labels are the truth).
+    fit_arrays = arrays.subset(fit)
+    warm = train_logmoe(fit_arrays, y[fit], dataclasses.replace(
+        tuning, epochs=config.warmup_epochs), init=parent)
+    losses = sample_losses(warm, fit_arrays, y[fit])
+    split = split_clean(losses, config.tau_c, forced_clean=samples.operator[fit],
+                        seed=config.seed)
+    clean = split.clean if clean_override is None else np.asarray(clean_override)[fit]
+    kept = fit[clean]
+    dropped = fit[~clean]
+    notice(f"noise filter: {len(kept):,} clean, {len(dropped):,} dropped "
+           f"(tau_c {config.tau_c})")
+
+    # Poisoning caps: one shape's pseudo-labeled samples weigh at most shape_cap together.
+    shape_count = Counter(samples.keys[i] for i in kept if not samples.operator[i])
+    weights = np.ones(len(kept) + len(replay_fit), dtype=np.float64)
+    for j, i in enumerate(kept):
+        if not samples.operator[i]:
+            weights[j] = min(1.0, config.shape_cap / shape_count[samples.keys[i]])
+    capped = sum(1 for c in shape_count.values() if c > config.shape_cap)
+    labels_of: dict[str, set[int]] = {}
+    for i in kept:
+        labels_of.setdefault(samples.keys[i], set()).add(int(y[i]))
+    conflicting = sum(1 for v in labels_of.values() if len(v) > 1)
+
+    train_rows = np.concatenate([kept, replay_fit])
+    train_arrays = arrays.subset(train_rows)
+    child = train_logmoe(train_arrays, y[train_rows], dataclasses.replace(
+        tuning, epochs=config.epochs), init=parent, sample_weight=weights)
+    notice(f"fine-tuned LogMoE on {len(train_rows):,} sequences, {config.epochs} epochs")
+
+    if target is None and not dry_run:
+        raise ValueError("adapt needs a target directory unless dry_run")
+    scratch = None
+    if target is None:
+        import tempfile
+
+        scratch = Path(tempfile.mkdtemp(prefix="logsentry-adapt-"))
+        target = scratch / "dry-run"
+    writer = BundleWriter(target, overwrite=False)
+    try:
+        export_logmoe(child, writer.path("logmoe.onnx"), max_len)
+        search = np.concatenate([tune_rows, replay_tune])
+        child_p = _logmoe_scores(writer.path("logmoe.onnx"), arrays.subset(search))
+        choice = margin_threshold(child_p, y[search])
+        threshold = (float(choice.threshold) if np.isfinite(choice.threshold)
+                     and y[search].any() else float(info["logmoe"]["threshold"]))
+        held_rows = np.concatenate([held, replay_held])
+        held_arrays = arrays.subset(held_rows)
+        stored = np.arange(len(held_rows)) < len(held)
+        decisive = ~stored | np.concatenate([samples.independent[held],
+                                             np.zeros(len(replay_held), dtype=bool)])
+
+        # Re-route (AEM): the router learns the normal sequences it now knows.
+        normal_rows = train_rows[y[train_rows] == 0]
+        idf = template_idf(arrays.subset(train_rows))
+        unseen_idf = float(np.log(1 + len(train_rows)) + 1)
+        router_cfg = RouterConfig(**info["router"].get("config", {}))
+        router, router_threshold = train_router(
+            idf_mean(arrays.subset(normal_rows), idf, unseen_idf), router_cfg)
+        export_router(router, writer.path("router.onnx"))
+        child_info = _child_info(info, arrays, idf, unseen_idf, router_threshold, threshold)
+
+        before = _evaluate(bundle.path / "logmoe.onnx", bundle.path / "router.onnx", info,
+                           known, held_arrays, y[held_rows], stored, decisive,
+                           config.llm_tau)
+        after = _evaluate(writer.path("logmoe.onnx"), writer.path("router.onnx"), child_info,
+                          arrays.templates, held_arrays, y[held_rows], stored, decisive,
+                          config.llm_tau)
+        everything = np.arange(n + r)
+        flips = _flips(bundle.path / "logmoe.onnx", float(info["logmoe"]["threshold"]),
+                       writer.path("logmoe.onnx"), threshold, arrays.subset(everything),
+                       n, samples.ids)
+        f1_after, f1_before = after["decisive"]["f1"], before["decisive"]["f1"]
+        activate = f1_after >= f1_before - config.tolerance
+        reason = (f"F1 on held-back independent labels {f1_after:.4f} vs parent's "
+                  f"{f1_before:.4f} (tolerance {config.tolerance})"
+                  + ("" if activate else ": kept, not activated"))
+        report = Report(
+            parent=located.ref, samples=n, operator=int(samples.operator.sum()),
+            held_back=len(held_rows), replay=r, clean=len(kept), dropped=len(dropped),
+            dropped_examples=[{"sequence_id": samples.ids[i], "label": _name(int(y[i])),
+                               "clean_probability": round(float(w), 4)}
+                              for i, w in sorted(
+                                  zip(dropped, split.clean_probability[~clean], strict=True),
+                                  key=lambda item: item[1])[:FLIP_EXAMPLES]],
+            dropped_ids=[samples.ids[i] for i in dropped],
+            capped_shapes=capped, conflicting_shapes=conflicting,
+            new_templates=len(arrays.templates) - len(known), before=before, after=after,
+            flips=flips, activated=activate and not dry_run, reason=reason, dry_run=dry_run,
+            noise_means=split.means,
+            extra={"threshold": {"parent": float(info["logmoe"]["threshold"]),
+                                 "child": threshold},
+                   "router_threshold": {"parent": float(info["router"]["threshold"]),
+                                        "child": float(router_threshold)}})
+        if dry_run:
+            report.seconds = round(time.perf_counter() - started, 1)
+            return report
+        save_weights(child, writer.path("logmoe.npz"))
+        writer.write_json("templates.json", arrays.templates)
+        np.save(writer.path("vectors.npy"), arrays.table[1:].astype(np.float32))
+        if "examples.json" in bundle.files:  # its row ids index the same first templates
+            writer.path("examples.json").write_bytes(bundle.file("examples.json").read_bytes())
+        save_replay(writer.path("replay.npz"), train_arrays, y[train_rows])
+        report.seconds = round(time.perf_counter() - started, 1)
+        child_info |= lineage
+        child_info["created"] = None  # a fresh creation time
+        child_info["adapt"] = {k: v for k, v in report.as_dict().items()
+                               if k not in {"dropped_examples", "dropped_ids", "extra"}}
+        child_info["adapt"]["activated"] = activate
+        child_info["adapt"]["metrics"] = {"before": before["decisive"],
+                                          "after": after["decisive"]}
+        child_info["adapt"]["config"] = dataclasses.asdict(config)
+        writer.commit(child_info)
+        report.version = ref_of(str(lineage["name"]), int(lineage["version"]))
+        return report
+    finally:
+        writer.abort()  # a no-op once committed
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _name(label: int) -> str:
+    return "anomalous" if label else "normal"
+
+
+def _replay(bundle: Bundle, known: list[str]) -> tuple[list[list[str]], np.ndarray]:
+    try:
+        with np.load(bundle.file("replay.npz"), allow_pickle=False) as data:
+            ids, lengths, labels = data["ids"], data["lengths"], data["labels"]
+        texts = [[known[int(t) - 1] for t in row[: int(length)]]
+                 for row, length in zip(ids, lengths, strict=True)]
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        raise ModelError(f"model {bundle.path}: replay.npz is unreadable ({exc}); retrain "
+                         "it") from None
+    return texts, np.asarray(labels, dtype=np.int64)
+
+
+def _child_info(info: dict[str, Any], arrays: SequenceArrays, idf: dict[str, float],
+                unseen_idf: float, router_threshold: float, threshold: float
+                ) -> dict[str, Any]:
+    child = dict(info)
+    child["router"] = dict(info["router"], threshold=float(router_threshold),
+                           idf=[idf.get(t, unseen_idf) for t in arrays.templates],
+                           unseen_idf=unseen_idf)
+    child["logmoe"] = dict(info["logmoe"], threshold=threshold)
+    child.pop("metrics", None)  # the parent's held-out test does not describe the child
+    return child
+
+
+def _logmoe_scores(path: Path, arrays: SequenceArrays) -> np.ndarray:
+    from logsentry.ml.logmoe import LogMoEScorer
+
+    p, _ = LogMoEScorer(path).predict(arrays, batch_size=64)
+    return p
+
+
+def _time_split(n: int, config: AdaptConfig, offset: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows oldest first: (fit, tune: threshold search, held back: validation)."""
+    held = max(1, round(n * config.holdout)) if n else 0
+    tune = max(1, round(n * config.tune)) if n > held + 1 else 0
+    rows = offset + np.arange(n)
+    return rows[: n - held - tune], rows[n - held - tune : n - held], rows[n - held :]
+
+
+def _spread_split(n: int, config: AdaptConfig, offset: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The replay is not in one time order (a bundle trained on several systems stores
+    them one after another), so its held-back shares are spread evenly over it."""
+    rows = np.arange(n)
+    position = (rows * 0.6180339887) % 1.0  # golden-ratio stride: even, deterministic
+    held = position < config.holdout
+    tune = ~held & (position < config.holdout + config.tune)
+    return offset + rows[~held & ~tune], offset + rows[tune], offset + rows[held]
+
+
+def _evaluate(logmoe: Path, router_path: Path, info: dict[str, Any], known: list[str],
+              arrays: SequenceArrays, y: np.ndarray, stored: np.ndarray, decisive: np.ndarray,
+              llm_tau: float) -> dict[str, Any]:
+    """F1 against the labels and the share the escalation rule would send on: for the
+    held-back stored samples (the new period), the held-back replay, both, and the
+    ``decisive`` ones: replay and stored samples labeled by the operator or the LLM. A
+    sample labeled by a small model's own verdict cannot judge that model's parent (it
+    agrees with itself by construction), so activation is decided on the decisive set."""
+    from logsentry.ml.metrics import scores
+    from logsentry.ml.router import RouterScorer
+
+    p = _logmoe_scores(logmoe, arrays)
+    threshold = float(info["logmoe"]["threshold"])
+    router = RouterScorer(router_path, float(info["router"]["threshold"]), known)
+    idf = dict(zip(known, map(float, info["router"]["idf"]), strict=True))
+    errors = router.errors(idf_mean(arrays, idf, float(info["router"]["unseen_idf"])))
+    evolved = (errors > router.threshold) | (router.unseen(arrays) > 0)
+    anomalous = p >= threshold
+    escalated = evolved | anomalous | ((1 - p) < llm_tau)
+    out = {}
+    parts = (("stored", stored), ("replay", ~stored), ("all", np.ones_like(stored)),
+             ("decisive", decisive))
+    for part, rows in parts:
+        m = scores(y[rows], anomalous[rows]).as_dict()
+        count = int(rows.sum())
+        m |= {"sequences": count, "escalated": int(escalated[rows].sum()),
+              "escalated_fraction": round(float(escalated[rows].mean()), 4) if count else 0.0,
+              "evolved": int(evolved[rows].sum())}
+        out[part] = m
+    return out
+
+
+def _flips(parent: Path, parent_threshold: float, child: Path, child_threshold: float,
+           arrays: SequenceArrays, n_samples: int, ids: list[str]) -> dict[str, Any]:
+    """Predicted labels the new model changes: on the stored samples and on the replay."""
+    before = _logmoe_scores(parent, arrays) >= parent_threshold
+    after = _logmoe_scores(child, arrays) >= child_threshold
+    changed = before != after
+    sample_changed = np.flatnonzero(changed[:n_samples])
+    return {
+        "samples_to_anomalous": int((changed[:n_samples] & after[:n_samples]).sum()),
+        "samples_to_normal": int((changed[:n_samples] & ~after[:n_samples]).sum()),
+        "replay_to_anomalous": int((changed[n_samples:] & after[n_samples:]).sum()),
+        "replay_to_normal": int((changed[n_samples:] & ~after[n_samples:]).sum()),
+        "examples": [{"sequence_id": ids[i], "now": _name(int(after[i]))}
+                     for i in sample_changed[:FLIP_EXAMPLES]],
+    }

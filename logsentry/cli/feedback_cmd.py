@@ -1,0 +1,44 @@
+"""``logsentry feedback SEQUENCE_ID --normal|--anomalous``: an operator's label for adapt."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from logsentry.cli.common import settings_env
+from logsentry.errors import ConfigError, InputError
+
+
+def feedback(
+    sequence_id: Annotated[str, typer.Argument(
+        help="A stored sequence id from scan or tail output (a unique prefix is enough).")],
+    normal: Annotated[bool, typer.Option("--normal", help="The sequence is normal.")] = False,
+    anomalous: Annotated[bool, typer.Option(
+        "--anomalous", help="The sequence is anomalous.")] = False,
+    note: Annotated[str, typer.Option(help="Why (kept with the label).")] = "",
+) -> None:
+    """Label a stored sequence. The label overrides the LLM's, is never filtered out by
+    `logsentry adapt`, and is used the next time you adapt."""
+    from logsentry.llm.store import VerdictStore
+
+    if normal == anomalous:
+        raise ConfigError("give exactly one of --normal or --anomalous")
+    env = settings_env()
+    path = env.dirs.data / "verdicts.sqlite"
+    if not path.is_file():
+        raise InputError(f"no stored verdicts yet ({path}); scan with the LLM tier on first")
+    store = VerdictStore(path)
+    try:
+        row = store.escalation(sequence_id.strip())
+        if row is None:
+            raise InputError(f"sequence {sequence_id!r} is not stored: only sequences escalated "
+                             "to the LLM tier are kept (scan without --no-llm)")
+        store.put_feedback(row["sequence_id"], anomalous, note)
+    finally:
+        store.close()
+    was = row["verdict"]
+    now = "anomalous" if anomalous else "normal"
+    change = "confirms" if was == now else f"corrects ({was} -> {now})"
+    env.notice(f"feedback stored for {row['sequence_id']}: {now}; it {change} the stored "
+               "verdict and is used by the next `logsentry adapt`")
