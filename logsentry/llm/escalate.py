@@ -12,10 +12,13 @@ the reason.
 
 How the two verdicts combine (``role``):
 
-* ``explain``: the small model keeps the verdict; the LLM explains it, and its
-  own verdict is shown beside it (``llm_verdict``) when they disagree. The
-  default for the packaged tiny models, which measurably cannot tell normal
-  from anomalous sequences (see README "LLM tier").
+* ``explain``: the small model keeps the verdict; the LLM explains it. With the
+  line prompt (``line-v1``, the default for this role) the LLM says in one
+  sentence what each telling line reports (the small model's evidence lines,
+  else the rarest kinds of line), cached per template, and gives no verdict of
+  its own (``llm_verdict`` null). The default for the packaged tiny models,
+  which measurably cannot tell normal from anomalous sequences and, asked to
+  explain whole sequences, echoed the prompt (see README "LLM tier").
 * ``judge``: the LLM's verdict decides, except that it never overturns a
   confident small-model "anomalous" (score >= ``STRONG``): log text can talk
   to the LLM, not to the small model. The disagreement is shown. The default
@@ -24,6 +27,7 @@ How the two verdicts combine (``role``):
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -33,12 +37,21 @@ from typing import Any
 
 from logsentry.errors import ModelError
 from logsentry.llm.backend import Backend, LLMError
-from logsentry.llm.prompts import SCHEMA, Prompt, parse_answer
+from logsentry.llm.prompts import (
+    LINE_SCHEMA,
+    SCHEMA,
+    Prompt,
+    parse_answer,
+    parse_meaning,
+    render_line,
+    telling_records,
+)
 from logsentry.llm.store import Answer, VerdictStore, sequence_key
 from logsentry.types import Sequence, Verdict
 
 STRONG = 0.9  # a small-model score the LLM cannot overturn
 GIVE_UP_AFTER = 3  # consecutive failed calls (errors, timeouts) before the run stops asking
+BAD_ANSWER = "LLM answer was not the expected JSON"
 
 
 @dataclass(slots=True)
@@ -51,6 +64,10 @@ class Ask:
     key: str
     examples: list[tuple[str, list[str]]]
     riders: list[tuple[int, Verdict, list[str]]] = field(default_factory=list)
+    telling: list[int] = field(default_factory=list)  # role explain: records to describe
+    meanings: dict[str, str] = field(default_factory=dict)  # their templates' known meanings
+    fresh: dict[str, str] = field(default_factory=dict)  # meanings asked by this ask
+    partial: bool = False  # some telling lines could not be described: do not cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +96,18 @@ class LLMStats:
                 "fallback_reasons": dict(self.fallbacks), "disagreements": self.disagreements}
 
 
+def _excerpt(template: str, width: int = 48) -> str:
+    """A kind of line as a short quoted label: '"Unexpected error trying to delete…"'."""
+    text = " ".join(template.split())
+    return json.dumps(text if len(text) <= width else text[: width - 1] + "…",
+                      ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Got:
+    value: Any
+
+
 def should_escalate(v: Verdict, tau: float) -> bool:
     return v.routed == "evolved" or v.anomalous or (1.0 - min(float(v.score), 1.0)) < tau
 
@@ -88,9 +117,11 @@ class Escalator:
                  prompt: Prompt, options: LLMOptions, system: str = "logs",
                  unavailable: str = "", strict: bool = False,
                  notice: Callable[[str], None] | None = None,
-                 examples: Callable[[list[str]], list[tuple[str, list[str]]]] | None = None
-                 ) -> None:
+                 examples: Callable[[list[str]], list[tuple[str, list[str]]]] | None = None,
+                 line_prompt: Prompt | None = None) -> None:
         self.backend = backend
+        self.line_prompt = line_prompt  # role explain: what each telling line reports
+        self._recent: dict[str, str] = {}  # meanings asked this run (only call() touches it)
         self.store = store
         self.bundle = bundle
         self.prompt = prompt
@@ -104,6 +135,17 @@ class Escalator:
         self._failures = 0  # consecutive failed calls
         self._gave_up = ""
         self._started = time.monotonic()
+
+    @property
+    def by_lines(self) -> bool:
+        """Role explain with the line prompt: the LLM describes the telling lines."""
+        return self.options.role == "explain" and self.line_prompt is not None
+
+    @property
+    def answer_prompt(self) -> str:
+        """The prompt version the cached answers are keyed by."""
+        return self.line_prompt.version if self.by_lines and self.line_prompt else \
+            self.prompt.version
 
     @property
     def llm_label(self) -> str:
@@ -146,11 +188,18 @@ class Escalator:
             if key in asks:
                 asks[key].riders.append((i, v, templates))
                 continue
-            cached = self.store.answer(key, self.bundle, self.llm_label, self.prompt.version)
+            cached = self.store.answer(key, self.bundle, self.llm_label, self.answer_prompt)
             if cached is not None:
                 self.stats.cache_hits += 1
                 out[i] = self._combine(v, cached, "cache", templates)
                 rows.append(self._row(v, out[i], templates, key, cached))
+                continue
+            if self.by_lines:
+                assert self.line_prompt is not None
+                telling = telling_records(v.sequence, v.evidence, templates)
+                known = self.store.meanings([templates[j] for j in telling], self.llm_label,
+                                            self.line_prompt.version)
+                asks[key] = Ask(i, v, templates, key, [], telling=telling, meanings=known)
                 continue
             examples = self.examples(templates) if self.examples is not None else []
             asks[key] = Ask(i, v, templates, key, examples)
@@ -158,14 +207,19 @@ class Escalator:
         return out, list(asks.values())
 
     def call(self, ask: Ask) -> Answer | str:
-        """Ask the LLM (safe in one worker thread: touches only the backend and stats)."""
+        """Ask the LLM (safe in one worker thread: touches only the backend, the stats
+        and ``ask``)."""
+        if self.by_lines:
+            return self._explain_lines(ask)
         return self._ask(ask.verdict, ask.templates, ask.examples)
 
     def settle(self, ask: Ask, result: Answer | str) -> list[tuple[int, Verdict]]:
         """The final verdicts of an ask and its riders (in the caller's thread: stores
         the answer and the escalations)."""
-        if isinstance(result, Answer):
-            self.store.put_answer(ask.key, self.bundle, self.llm_label, self.prompt.version,
+        if ask.fresh and self.line_prompt is not None:  # kept even when a later line failed
+            self.store.put_meanings(ask.fresh, self.llm_label, self.line_prompt.version)
+        if isinstance(result, Answer) and not ask.partial:
+            self.store.put_answer(ask.key, self.bundle, self.llm_label, self.answer_prompt,
                                   result)
         out = [(ask.index, self._combine(ask.verdict, result, "llm", ask.templates))]
         for index, verdict, templates in ask.riders:
@@ -179,8 +233,56 @@ class Escalator:
                 strict=True)])
         return out
 
+    def _explain_lines(self, ask: Ask) -> Answer | str:
+        """Role explain: one sentence per telling kind of line (cached per template), put
+        together as the explanation of the small model's verdict."""
+        assert self.line_prompt is not None
+        v = ask.verdict
+        parts: list[str] = []
+        failed = BAD_ANSWER
+        for i in ask.telling:
+            template = ask.templates[i]
+            meaning = (ask.meanings.get(template) or ask.fresh.get(template)
+                       or self._recent.get(template))
+            if meaning is None:
+                record = v.sequence.records[i]
+                system, user = render_line(self.line_prompt, record, self.system)
+                got = self._complete(system, user, LINE_SCHEMA, parse_meaning)
+                if not isinstance(got, _Got):
+                    failed = got
+                    if got == BAD_ANSWER:
+                        # Unusable, and it would be again (the model is deterministic
+                        # here): skip that line, keep the rest, cache the answer.
+                        continue
+                    ask.partial = True  # out of budget or time: show what was described,
+                    break  # and ask again next time
+                meaning = ask.fresh[template] = str(got.value)
+                if len(self._recent) >= 10_000:
+                    self._recent.clear()
+                self._recent[template] = meaning
+            # Named by its kind, not its line number: the answer is cached and reused for
+            # other sequences of the same shape, whose lines have other numbers.
+            parts.append(f"{_excerpt(template)}: {meaning}")
+        if not parts:
+            return failed
+        return Answer(v.anomalous, " ".join(parts),
+                      tuple(dict.fromkeys(ask.templates[i] for i in ask.telling)))
+
     def _ask(self, v: Verdict, templates: list[str],
              examples: list[tuple[str, list[str]]]) -> Answer | str:
+        system, user, shown = self.prompt.render(v.sequence, focus=v.evidence, system=self.system,
+                                                 examples=examples)
+        got = self._complete(system, user, SCHEMA, parse_answer)
+        if not isinstance(got, _Got):
+            return got
+        anomalous, explanation, lines = got.value
+        index = {r.line: j for j, r in enumerate(v.sequence.records)}
+        named = [templates[index[n]] for n in lines if n in index and n in shown]
+        return Answer(anomalous, explanation, tuple(dict.fromkeys(named)))
+
+    def _complete(self, system: str, user: str, schema: dict[str, Any],
+                  parse: Callable[[str], Any]) -> _Got | str:
+        """One LLM call, parsed; or the reason there is no answer (a fallback)."""
         if self.backend is None:
             return self.unavailable or "no LLM"
         if self._failures >= GIVE_UP_AFTER:
@@ -188,14 +290,12 @@ class Escalator:
         over = self._over_budget()
         if over:
             return over
-        system, user, shown = self.prompt.render(v.sequence, focus=v.evidence, system=self.system,
-                                                 examples=examples)
         started = time.monotonic()
         self.stats.calls += 1
         try:
-            raw = self.backend.complete(system, user, SCHEMA, max_tokens=self.options.max_tokens,
+            raw = self.backend.complete(system, user, schema, max_tokens=self.options.max_tokens,
                                         timeout=self.options.timeout)
-            anomalous, explanation, lines = parse_answer(raw)
+            value = parse(raw)
         except LLMError as exc:
             # A dead or hung LLM costs at most GIVE_UP_AFTER timeouts per run, not one per
             # escalated sequence: after that the rest fall back at once.
@@ -214,13 +314,11 @@ class Escalator:
             self.notice(f"{self.unavailable}; using the small model's verdicts")
             return self.unavailable
         except ValueError:
-            return "LLM answer was not the expected JSON"
+            return BAD_ANSWER
         finally:
             self.stats.seconds += time.monotonic() - started
         self._failures = 0
-        index = {r.line: j for j, r in enumerate(v.sequence.records)}
-        named = [templates[index[n]] for n in lines if n in index and n in shown]
-        return Answer(anomalous, explanation, tuple(dict.fromkeys(named)))
+        return _Got(value)
 
     def _combine(self, v: Verdict, result: Answer | str, source: str,
                  templates: list[str]) -> Verdict:
@@ -233,6 +331,11 @@ class Escalator:
         for record, template in zip(records, templates, strict=False):
             first_line.setdefault(template, record.line)
         llm_lines = sorted({first_line[t] for t in result.evidence if t in first_line})
+        if self.by_lines:  # the LLM described lines; it gave no verdict of its own
+            return copy_with(v, escalated=True, explanation=result.explanation or None,
+                             llm=self.llm_label, answered_by=source,
+                             evidence=sorted(set(v.evidence) | set(llm_lines))
+                             if v.anomalous else v.evidence)
         llm_verdict = "anomalous" if result.anomalous else "normal"
         agree = llm_verdict == v.verdict
         if not agree:
@@ -270,5 +373,5 @@ class Escalator:
             "llm_anomalous": result.anomalous if isinstance(result, Answer) else None,
             "explanation": after.explanation, "evidence": after.evidence,
             "verdict": after.verdict, "decided_by": after.decided_by, "reason": after.reason,
-            "bundle": self.bundle, "llm": self.llm_label, "prompt": self.prompt.version,
+            "bundle": self.bundle, "llm": self.llm_label, "prompt": self.answer_prompt,
         }

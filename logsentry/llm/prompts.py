@@ -18,7 +18,7 @@ from string import Template
 from typing import Any
 
 from logsentry.parse.masks import Masker
-from logsentry.types import Sequence
+from logsentry.types import LogRecord, Sequence
 
 PROMPT = "verdict-v3"
 MAX_LINES = 24  # lines shown to the model: short prompts keep tiny models fast
@@ -37,6 +37,15 @@ SCHEMA: dict[str, Any] = {
     },
     "required": ["explanation", "anomalous", "evidence_lines"],
 }
+
+
+LINE_PROMPT = "line-v1"
+LINE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"meaning": {"type": "string", "maxLength": 200}},
+    "required": ["meaning"],
+}
+TELLING_LINES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +84,7 @@ class Prompt:
         rows, shown = [], []
         for i, others in pick_records(seq, focus or []):
             record = seq.records[i]
-            level = record.level
-            text = _masker().mask(record.headline)
-            if level:
-                text = f"{level} {text}"
-            if len(text) > MAX_CHARS:
-                text = text[:MAX_CHARS] + "…"
-            row = f"{record.line}: {_quote(text)}"
+            row = f"{record.line}: {_quote(masked_text(record))}"
             if others:
                 more = ", ".join(str(n) for n in others[:6]) + (", ..." if len(others) > 6 else "")
                 row += f"  (also on {len(others)} more line(s): {more})"
@@ -91,6 +94,53 @@ class Prompt:
                                     total=len(seq.records), lines="\n".join(rows),
                                     examples=render_examples(examples or []), context=context)
         return self.system, user, shown
+
+
+def render_line(prompt: Prompt, record: LogRecord, system: str) -> tuple[str, str]:
+    """(system message, user message) asking what one log line reports (role explain)."""
+    return prompt.system, prompt.user.substitute(system=json.dumps(system),
+                                                 line=_quote(masked_text(record)))
+
+
+def masked_text(record: LogRecord) -> str:
+    text = _masker().mask(record.headline)
+    if record.level:
+        text = f"{record.level} {text}"
+    return text[:MAX_CHARS] + "…" if len(text) > MAX_CHARS else text
+
+
+def telling_records(seq: Sequence, evidence: list[int], templates: list[str]) -> list[int]:
+    """Indexes of the records an explanation should describe, one per kind of line: the
+    small model's evidence lines, else the rarest kinds in the sequence (an escalated
+    "normal" is usually one with an unfamiliar or unusual line)."""
+    first: dict[str, int] = {}
+    for i, t in enumerate(templates[: len(seq.records)]):
+        first.setdefault(t, i)
+    by_line = {r.line: i for i, r in enumerate(seq.records)}
+    chosen: list[int] = []
+    for n in evidence:
+        at = by_line.get(n)
+        if at is not None and at < len(templates) and first[templates[at]] not in chosen:
+            chosen.append(first[templates[at]])
+    if not chosen:
+        counts: dict[str, int] = {}
+        for t in templates:
+            counts[t] = counts.get(t, 0) + 1
+        chosen = sorted(first.values(), key=lambda i: (counts[templates[i]], i))
+    return chosen[:TELLING_LINES]
+
+
+def parse_meaning(raw: str) -> str:
+    """The one-sentence meaning from a line answer; ValueError if there is none."""
+    data = json.loads(raw, strict=False)
+    meaning = data.get("meaning") if isinstance(data, dict) else None
+    if not isinstance(meaning, str) or not meaning.strip():
+        raise ValueError("no 'meaning' in the answer")
+    meaning = " ".join(meaning.split())
+    if not meaning.endswith((".", "!", "?")):  # cut off by the length limit
+        end = meaning.rfind(". ")
+        meaning = meaning[: end + 1] if end > len(meaning) // 3 else meaning + "…"
+    return meaning
 
 
 def _quote(text: str) -> str:

@@ -13,6 +13,8 @@
 * ``escalations``: every escalated sequence (lines shown to the LLM, template
   texts, small-model score, LLM label and explanation, final verdict, models)
   for ``explain`` and for ``adapt``.
+* ``line_meanings``: what one kind of line (template) reports, in the LLM's
+  words (role ``explain``): asked once per template, LLM and prompt.
 * ``feedback``: an operator's label for a stored sequence (``logsentry
   feedback``); it overrides the LLM's and is never filtered out by ``adapt``.
 
@@ -46,6 +48,11 @@ CREATE TABLE IF NOT EXISTS escalations (
     cache_key TEXT NOT NULL, small_score REAL, small_verdict TEXT, routed TEXT,
     llm_anomalous INTEGER, explanation TEXT, evidence TEXT, verdict TEXT NOT NULL,
     decided_by TEXT NOT NULL, reason TEXT, bundle TEXT, llm TEXT, prompt TEXT
+);
+CREATE TABLE IF NOT EXISTS line_meanings (
+    template TEXT NOT NULL, llm TEXT NOT NULL, prompt TEXT NOT NULL, meaning TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (template, llm, prompt)
 );
 CREATE TABLE IF NOT EXISTS feedback (
     sequence_id TEXT PRIMARY KEY, anomalous INTEGER NOT NULL, note TEXT NOT NULL,
@@ -140,6 +147,24 @@ class VerdictStore:
                 out[name] = json.loads(out[name])
         return out
 
+    def meanings(self, templates: Seq[str], llm: str, prompt: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for template in dict.fromkeys(templates):
+            row = self._db.execute(
+                "SELECT meaning FROM line_meanings WHERE template = ? AND llm = ? AND prompt = ?",
+                (template, llm, prompt)).fetchone()
+            if row is not None:
+                out[template] = str(row[0])
+        return out
+
+    def put_meanings(self, meanings: dict[str, str], llm: str, prompt: str) -> None:
+        if not meanings:
+            return
+        now = time.time()
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO line_meanings VALUES (?, ?, ?, ?, ?)",
+                                 [(t, llm, prompt, m, now) for t, m in meanings.items()])
+
     def put_feedback(self, sequence_id: str, anomalous: bool, note: str = "") -> None:
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
@@ -173,7 +198,7 @@ class VerdictStore:
         return out
 
     def count(self, table: str) -> int:
-        assert table in {"llm_answers_v2", "escalations", "feedback"}
+        assert table in {"llm_answers_v2", "escalations", "feedback", "line_meanings"}
         return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from logsentry.errors import ConfigError, ModelError
 from logsentry.llm.backend import Backend, EndpointBackend, LlamaBackend
 from logsentry.llm.escalate import Escalator, LLMOptions
 from logsentry.llm.models import resolve
-from logsentry.llm.prompts import Prompt
+from logsentry.llm.prompts import LINE_PROMPT, Prompt
 from logsentry.llm.store import VerdictStore
 
 ROLES = ("auto", "explain", "judge")
@@ -95,4 +95,5 @@ def make_escalator(settings: Settings, data: Path, cache: Path, *, bundle: str,
     options = options_from(settings, role)
     return Escalator(backend, VerdictStore(data / store), bundle=bundle, prompt=Prompt.load(),
                      options=options, system=system, unavailable=unavailable, strict=chosen,
-                     notice=notice, examples=examples)
+                     notice=notice, examples=examples,
+                     line_prompt=Prompt.load(LINE_PROMPT) if role == "explain" else None)

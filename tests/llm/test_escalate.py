@@ -20,7 +20,7 @@ from logsentry.llm.escalate import (
     should_escalate,
 )
 from logsentry.llm.models import resolve
-from logsentry.llm.prompts import Prompt
+from logsentry.llm.prompts import LINE_PROMPT, Prompt
 from logsentry.llm.store import Answer, VerdictStore
 from tests.llm.conftest import make_sequence, make_verdict, templates_of
 
@@ -172,3 +172,54 @@ def test_how_verdicts_combine(role: str, score: float, llm_says: bool, final: st
     assert out.llm_verdict == ("anomalous" if llm_says else "normal")
     assert out.explanation == "because"
     assert (out.reason is None) == (out.llm_verdict == v.verdict)
+
+
+def line_escalator(backend: Any, store_path: Path, **options: Any) -> Escalator:
+    return Escalator(backend, VerdictStore(store_path), bundle="m@1", prompt=Prompt.load(),
+                     options=LLMOptions(role="explain", **options), system="hdfs",
+                     line_prompt=Prompt.load(LINE_PROMPT))
+
+
+def test_explain_role_describes_the_telling_lines_once_per_kind(smollm: LlamaBackend,
+                                                                tmp_path: Path) -> None:
+    lines = [*FAILING, "PacketResponder 1 for block blk_1 terminating"]
+    seq = make_sequence(lines)
+    esc = line_escalator(smollm, tmp_path / "v.sqlite")
+    out = esc.review([make_verdict(seq, score=0.97, evidence=[2])], templates_of)
+    v = out[0]
+    # One call: the evidence line's kind only; the sentence names the line it describes.
+    assert esc.stats.calls == 1 and v.explanation
+    assert v.explanation.startswith('"writeBlock blk_<*> received exception java.io.I…": ')
+    assert v.llm_verdict is None and v.verdict == "anomalous" and v.reason is None
+    row = esc.store.escalation("s1")
+    assert row is not None and row["prompt"] == LINE_PROMPT
+    # Another sequence whose telling line is of the same kind: no new call for it.
+    other = make_sequence(["Receiving block blk_7 src: /10.0.0.9:5 dest: /10.0.0.8:5",
+                           "something else 4",
+                           "writeBlock blk_7 received exception java.io.IOException: "
+                           "Connection reset by peer"],
+                          seq_id="s2", first=50)
+    again = line_escalator(smollm, tmp_path / "v.sqlite")
+    got = again.review([make_verdict(other, score=0.95, evidence=[52])], templates_of)
+    assert again.stats.calls == 0, "the meaning of that kind of line is cached"
+    assert got[0].explanation == v.explanation
+    # An escalated "normal" (evolved): its rarest kinds of line are described.
+    evolved = make_sequence(["open file 1", "open file 2", "a new kind of line 3"], seq_id="s3")
+    third = line_escalator(smollm, tmp_path / "v.sqlite")
+    done = third.review([make_verdict(evolved, score=0.01, routed="evolved")], templates_of)
+    assert done[0].explanation and done[0].explanation.startswith('"a new kind of line <*>": ')
+    assert third.stats.calls == 2  # two kinds of line: the rare one first, then "open file"
+
+
+def test_explain_role_over_budget_mid_explanation_is_partial_and_not_cached(
+        smollm: LlamaBackend, tmp_path: Path) -> None:
+    seq = make_sequence(["alpha event 1", "beta event 2", "gamma event 3"])
+    esc = line_escalator(smollm, tmp_path / "v.sqlite", budget_calls=1)
+    v = esc.review([make_verdict(seq, score=0.97, evidence=[1, 2, 3])], templates_of)[0]
+    assert esc.stats.calls == 1 and v.decided_by == "small_model"
+    assert v.explanation and v.explanation.startswith('"alpha event <*>": ')
+    assert "beta" not in v.explanation
+    again = line_escalator(smollm, tmp_path / "v.sqlite")
+    full = again.review([make_verdict(seq, score=0.97, evidence=[1, 2, 3])], templates_of)[0]
+    assert again.stats.cache_hits == 0 and again.stats.calls == 2  # line 1's meaning is kept
+    assert full.explanation and '"gamma event <*>": ' in full.explanation
