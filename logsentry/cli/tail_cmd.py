@@ -70,6 +70,15 @@ def tail(
         "small model's verdict.")] = 32,
     llm_per_minute: Annotated[int, typer.Option(
         "--llm-per-minute", help="At most this many LLM calls a minute (0: no limit).")] = 0,
+    auto_adapt: Annotated[bool, typer.Option(
+        "--auto-adapt", help="Adapt the model in the background (a `logsentry adapt` child "
+        "process) and swap in the new version between sequences.")] = False,
+    adapt_every: Annotated[int, typer.Option(
+        "--adapt-every", help="With --auto-adapt: adapt once this many new sequences were "
+        "stored (escalated).")] = 500,
+    adapt_interval: Annotated[float, typer.Option(
+        "--adapt-interval", help="With --auto-adapt: or once this many seconds passed (and "
+        "at least 10 new were stored).")] = 86_400.0,
     stats_interval: Annotated[float, typer.Option(
         "--stats-interval", help="Print a one-line status to stderr every so many seconds "
         "(0: never).")] = 0.0,
@@ -120,6 +129,22 @@ def tail(
     if mode == "json":
         raise InputError("tail writes a stream: use -o jsonl (or text)")
     detector, escalator = detection_tiers(env, settings)
+    adapter = None
+    if auto_adapt:
+        if not follow:
+            raise InputError("--auto-adapt adapts while following: add --follow (or run "
+                             "`logsentry adapt`)")
+        if escalator is None:
+            raise InputError("--auto-adapt learns from the sequences the LLM tier stores: "
+                             "drop --no-llm")
+        if adapt_every < 1 or adapt_interval <= 0:
+            raise InputError("--adapt-every and --adapt-interval must be positive")
+        from logsentry.adapt.auto import AutoAdapter
+        from logsentry.ml import registry
+
+        adapter = AutoAdapter(registry.active_name(env.dirs.data, settings.model),
+                              escalator.store.path, every=adapt_every, interval=adapt_interval,
+                              notice=env.notice)
     problems: list[str] = []  # without --follow: reported, and the exit status is 2
     store = CheckpointStore(state_dir.expanduser() if state_dir else env.dirs.state)
     tune_gc()
@@ -196,6 +221,12 @@ def tail(
                 got = engine.poll()
                 if worker is not None:
                     collect(worker.done())
+                outcome = adapter.poll() if adapter is not None else None
+                if outcome is not None and adapter is not None:
+                    env.notice(outcome.message)
+                    if outcome.activated and outcome.ref:
+                        detector = _swap(env, detector, escalator, outcome.ref)
+                        adapter.model = outcome.ref
                 if reload:
                     reload.clear()
                     fresh = settings_from(**flags)
@@ -247,6 +278,24 @@ def tail(
     if problems:
         raise typer.Exit(int(ExitCode.USAGE))
     raise typer.Exit(int(ExitCode.ANOMALIES if report.anomalies else ExitCode.OK))
+
+
+def _swap(env: Any, detector: Any, escalator: Any, ref: str) -> Any:
+    """The detector of bundle ``ref``, in place of ``detector`` (between two batches)."""
+    from logsentry.detect import SmallModelDetector
+    from logsentry.errors import LogsentryError
+    from logsentry.ml import registry
+
+    try:
+        fresh = SmallModelDetector(registry.load(ref, env.dirs.data), detector.vectors)
+    except LogsentryError as exc:
+        env.error(f"auto-adapt: cannot load {ref} ({exc}); keeping {detector.model_label}")
+        return detector
+    if escalator is not None:
+        escalator.bundle = fresh.model_label
+        escalator.examples = fresh.examples_for
+    env.notice(f"auto-adapt: now judging with {ref}")
+    return fresh
 
 
 def _status(env: Any, engine: Any, escalator: Any, worker: Any, elapsed: float) -> None:
