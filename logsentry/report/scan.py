@@ -26,6 +26,8 @@ SHOWN_LINES = 3
 SPARK = " ▁▂▃▄▅▆▇█"
 TIMELINE_WIDTH = 60
 
+EXPLANATION_LINES = 9  # wrapped lines of an explanation in text output
+
 
 class ScanReport:
     def __init__(self, env: Environment, mode: str, *, only_anomalies: bool,
@@ -88,7 +90,11 @@ class ScanReport:
             self.text.line((f"  {record.line:>8} │ ", "dim"), (first, style))
         if v.explanation:
             who = "LLM" if v.answered_by != "cache" else "LLM (cached)"
-            for k, chunk in enumerate(textwrap.wrap(escape_text(v.explanation), 96)[:6]):
+            chunks = textwrap.wrap(escape_text(v.explanation), 96)
+            if len(chunks) > EXPLANATION_LINES:  # the whole text is in the JSON output
+                chunks = chunks[:EXPLANATION_LINES]
+                chunks[-1] += " …"
+            for k, chunk in enumerate(chunks):
                 self.text.line((f"  {who + ':' if k == 0 else '':<14}", "cyan"), (chunk, "italic"))
         if v.reason and not (self.llm is not None and v.reason == self.llm.unavailable):
             self.text.line(("  note: ", "dim"), (escape_text(v.reason), "dim"))
