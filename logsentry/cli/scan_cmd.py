@@ -28,7 +28,11 @@ from logsentry.cli.common import (
 from logsentry.status import ExitCode
 from logsentry.types import Sequence
 
-BATCH = 512  # sequences judged together (one ONNX call per chunk of them)
+# Sequences judged together: their distinct shapes share length-sorted ONNX batches
+# (HDFS 2%: judging 11,501 blocks in chunks of 512 took 0.35 s, all at once 0.25 s);
+# the record cap bounds what long windows hold meanwhile.
+BATCH = 4096
+BATCH_RECORDS = 65_536
 
 ModelOpt = Annotated[
     str | None,
@@ -97,11 +101,14 @@ def scan(
             report.add(verdicts)
 
         pending: list[Sequence] = []
+        held = 0
         for seq in pipe.sequences(names):
             pending.append(seq)
-            if len(pending) >= BATCH:
+            held += len(seq.records)
+            if len(pending) >= BATCH or held >= BATCH_RECORDS:
                 judge(pending)
                 pending = []
+                held = 0
         if pending:
             judge(pending)
         report.finish(run)

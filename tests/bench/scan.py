@@ -46,6 +46,7 @@ def _stage(name: str, path: str, model: str) -> dict[str, float]:
     sequences = 0
     anomalies = 0
     if name.startswith("scan"):
+        from logsentry.cli.scan_cmd import BATCH, BATCH_RECORDS
         from logsentry.detect import SmallModelDetector
         from logsentry.embed import TemplateVectors
         from logsentry.ml import registry
@@ -72,9 +73,12 @@ def _stage(name: str, path: str, model: str) -> dict[str, float]:
         sequences = sum(1 for _ in pipe.sequences([path]))
     else:
         pending = []
+        held_records = 0
         for seq in pipe.sequences([path]):
             pending.append(seq)
-            if len(pending) >= 512:
+            held_records += len(seq.records)
+            if len(pending) >= BATCH or held_records >= BATCH_RECORDS:
+                held_records = 0
                 verdicts = detector.judge(pending, pipe.parser)
                 anomalies += sum(v.anomalous for v in verdicts)
                 sequences += len(pending)
