@@ -23,6 +23,9 @@ def adapt(
         "--tau-c", help="Keep pseudo-labels whose clean probability is at least this.")
     ] = 0.5,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs.")] = 6,
+    tolerance: Annotated[float, typer.Option(
+        help="Activate unless held-back F1 (on labels not from a small model) falls by more "
+             "than this; 0: only if not lower.")] = 0.01,
     min_samples: Annotated[int, typer.Option(
         help="Refuse to adapt on fewer stored samples.")] = 10,
     output: OutputOpt = "text",
@@ -43,7 +46,7 @@ def adapt(
     ref = model or registry.active_name(data, settings.model)
     located = registry.locate(ref, data)
     config = AdaptConfig(tau_c=tau_c, epochs=epochs, min_samples=min_samples,
-                         llm_tau=settings.llm_tau).check()
+                         tolerance=tolerance, llm_tau=settings.llm_tau).check()
     path = data / "verdicts.sqlite"
     if not path.is_file():
         raise InputError(f"no stored verdicts yet ({path}): scan or tail with the LLM tier on "

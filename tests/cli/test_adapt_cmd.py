@@ -85,6 +85,9 @@ def test_adapt_on_an_evolved_period_cuts_escalations_and_keeps_f1(
     assert call_main(["feedback", "nope", "--anomalous"]).code == 2
     assert call_main(["feedback", normal["sequence_id"], "--normal", "--anomalous"]).code == 2
 
+    for bad in (["--tolerance", "5"], ["--tau-c", "0"], ["--epochs", "0"]):
+        refused = call_main(["adapt", *bad])
+        assert refused.code == 2 and refused.err.count("\n") == 1, refused.err
     dry = call_main(["adapt", "--dry-run", "-o", "json"])
     assert dry.code == 0, dry.err
     plan = json.loads(dry.out)
