@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from logsentry.cli.common import OutputOpt, check_output, settings_env
-from logsentry.errors import InputError
+from logsentry.cli.common import OutputOpt, check_output, settings_env, stored_verdicts
 from logsentry.report.escape import escape_text
 from logsentry.report.writer import JsonWriter, TextWriter
 
@@ -36,7 +35,6 @@ def adapt(
     from logsentry.adapt.adapt import adapt as run_adapt
     from logsentry.config import load_settings
     from logsentry.embed import TemplateVectors
-    from logsentry.llm.store import VerdictStore
     from logsentry.ml import registry
 
     env = settings_env()
@@ -47,11 +45,7 @@ def adapt(
     located = registry.locate(ref, data)
     config = AdaptConfig(tau_c=tau_c, epochs=epochs, min_samples=min_samples,
                          tolerance=tolerance, llm_tau=settings.llm_tau).check()
-    path = data / "verdicts.sqlite"
-    if not path.is_file():
-        raise InputError(f"no stored verdicts yet ({path}): scan or tail with the LLM tier on "
-                         "first (it stores every escalated sequence)")
-    store = VerdictStore(path)
+    store = stored_verdicts(env)
     try:
         rows = store.samples()
     finally:

@@ -22,6 +22,7 @@ from logsentry.types import LineBatch
 if TYPE_CHECKING:
     from logsentry.detect import SmallModelDetector
     from logsentry.llm.escalate import Escalator
+    from logsentry.llm.store import VerdictStore
     from logsentry.pipeline import Pipeline
 
 OUTPUTS = ("text", "json", "jsonl")
@@ -202,6 +203,22 @@ def detection_tiers(env: Environment, settings: Settings
     return detector, make_escalator(settings, env.dirs.data, env.dirs.cache,
                                     bundle=detector.model_label, system=settings.log_format,
                                     notice=env.notice, examples=detector.examples_for)
+
+
+def stored_verdicts(env: Environment) -> VerdictStore:
+    """The verdict store that scan and tail fill (explain, feedback, adapt read it); a
+    one-line error when nothing was stored yet. The caller closes it."""
+    from logsentry.llm.store import VerdictStore
+
+    path = env.dirs.data / "verdicts.sqlite"
+    if not path.is_file():
+        raise InputError(f"no stored verdicts yet ({path}): scan or tail with the LLM tier "
+                         "on first (it stores every escalated sequence)")
+    return VerdictStore(path)
+
+
+NOT_STORED = ("is not stored: only sequences escalated to the LLM tier are kept (scan "
+              "without --no-llm)")
 
 
 def settings_env() -> Environment:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from logsentry.cli.common import OutputOpt, check_output, settings_env
+from logsentry.cli.common import NOT_STORED, OutputOpt, check_output, settings_env, stored_verdicts
 from logsentry.errors import InputError
 from logsentry.report.escape import escape_text
 from logsentry.report.serialize import line_ranges
@@ -20,21 +20,15 @@ def explain(
     output: OutputOpt = "text",
 ) -> None:
     """Re-show the stored verdict of an escalated sequence, with its explanation and lines."""
-    from logsentry.llm.store import VerdictStore
-
     env = settings_env()
     mode = check_output(output)
-    path = env.dirs.data / "verdicts.sqlite"
-    if not path.is_file():
-        raise InputError(f"no stored verdicts yet ({path}); scan with the LLM tier on first")
-    store = VerdictStore(path)
+    store = stored_verdicts(env)
     try:
         row = store.escalation(sequence_id.strip())
     finally:
         store.close()
     if row is None:
-        raise InputError(f"sequence {sequence_id!r} is not stored: only sequences escalated "
-                         f"to the LLM tier are kept (scan without --no-llm)")
+        raise InputError(f"sequence {sequence_id!r} {NOT_STORED}")
     if mode != "text":
         out = JsonWriter(env.stdout, mode)
         out.write(row)

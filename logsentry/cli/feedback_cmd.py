@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from logsentry.cli.common import settings_env
+from logsentry.cli.common import NOT_STORED, settings_env, stored_verdicts
 from logsentry.errors import ConfigError, InputError
 
 
@@ -20,20 +20,14 @@ def feedback(
 ) -> None:
     """Label a stored sequence. The label overrides the LLM's, is never filtered out by
     `logsentry adapt`, and is used the next time you adapt."""
-    from logsentry.llm.store import VerdictStore
-
     if normal == anomalous:
         raise ConfigError("give exactly one of --normal or --anomalous")
     env = settings_env()
-    path = env.dirs.data / "verdicts.sqlite"
-    if not path.is_file():
-        raise InputError(f"no stored verdicts yet ({path}); scan with the LLM tier on first")
-    store = VerdictStore(path)
+    store = stored_verdicts(env)
     try:
         row = store.escalation(sequence_id.strip())
         if row is None:
-            raise InputError(f"sequence {sequence_id!r} is not stored: only sequences escalated "
-                             "to the LLM tier are kept (scan without --no-llm)")
+            raise InputError(f"sequence {sequence_id!r} {NOT_STORED}")
         store.put_feedback(row["sequence_id"], anomalous, note)
     finally:
         store.close()
