@@ -153,6 +153,7 @@ class Verdict:
     reason: str | None = None  # why a fallback, or how a disagreement was settled
     llm: str | None = None  # the LLM (name@sha256 prefix, or endpoint) asked
     answered_by: str | None = None  # "llm" or "cache": where the LLM's answer came from
+    calibrated: bool = True  # score is a probability (LogMoE), not a scaled distance (memory)
 
     @property
     def anomalous(self) -> bool:

@@ -20,7 +20,9 @@ evolved). One adaptation:
    template set with bucketed counts, the cache key) weigh at most
    ``shape_cap`` sequences together, shapes carrying both labels are reported,
    and so is every predicted label the new model would flip.
-5. **Fine-tune and re-route**: LogMoE fine-tuned from the parent's weights on
+5. **Fine-tune and re-route** (an unlabeled baseline instead refits its normal
+   memory on the replay and the clean normal-labeled samples, see ``_fit_memory``):
+   LogMoE fine-tuned from the parent's weights on
    the clean samples + replay; the decision threshold searched again on the
    held-back part; the router refitted on the normal sequences among them, so
    confirmed normal-but-evolved sequences are ``known`` next time.
@@ -40,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,6 +50,9 @@ from logsentry.errors import ConfigError, InputError, ModelError
 from logsentry.ml.bundle import Bundle, BundleWriter, open_bundle, ref_of
 from logsentry.ml.features import SequenceArrays, idf_mean, sequence_arrays, template_idf
 from logsentry.ml.registry import Located
+
+if TYPE_CHECKING:
+    from logsentry.adapt.noise import NoiseSplit
 
 MIN_SAMPLES = 10
 INDEPENDENT = {"llm", "cache"}  # decided_by values whose label is the LLM's, not a small model's
@@ -166,27 +171,18 @@ def adapt(
     """Adapt the bundle at ``located`` from ``store_rows`` and write the new version to
     ``target`` (its ``lineage`` fields: name, version, parent), or with ``dry_run``
     (``target`` None) write nothing. ``clean_override`` (tests) replaces the noise split."""
-    from logsentry.adapt.noise import split_clean
-    from logsentry.ml.logmoe import (
-        LogMoEConfig,
-        export_logmoe,
-        load_weights,
-        sample_losses,
-        save_weights,
-        train_logmoe,
-    )
     from logsentry.ml.router import RouterConfig, export_router, train_router
-    from logsentry.ml.threshold import margin_threshold
     from logsentry.ml.train import save_replay
 
     config.check()
     started = time.perf_counter()
     bundle = open_bundle(located.path)
     info = bundle.info
-    if info.get("kind") != "supervised":
-        raise ModelError(f"model {located.ref} is an unlabeled baseline; adapt fine-tunes "
-                         "LogMoE, so train a labeled bundle (or give feedback and retrain)")
-    for needed in ("logmoe.npz", "replay.npz"):
+    kind = info.get("kind")
+    model_file = {"supervised": "logmoe.npz", "unlabeled": "memory.npz"}.get(str(kind))
+    if model_file is None:
+        raise ModelError(f"model {located.ref}: unknown kind {kind!r}")
+    for needed in (model_file, "replay.npz"):
         if needed not in bundle.files:
             raise ModelError(f"model {located.ref} has no {needed} (trained before adapt "
                              "existed); retrain it with `logsentry train`")
@@ -196,6 +192,8 @@ def adapt(
                          f"{config.min_samples}: scan or tail with the LLM tier on (it stores "
                          "every escalated sequence), or label sequences with `logsentry "
                          "feedback`")
+    if target is None and not dry_run:
+        raise ValueError("adapt needs a target directory unless dry_run")
     known: list[str] = list(bundle.json("templates.json"))
     max_len = int(info.get("embedding", {}).get("max_len", 64))
     replay_texts, replay_y = _replay(bundle, known)
@@ -205,51 +203,9 @@ def adapt(
     arrays = sequence_arrays(samples.templates + replay_texts, vectors_for, max_len=max_len,
                              vocabulary=known)
     n, r = len(samples), len(replay_texts)
-    fit, tune_rows, held = time_split(n, config, 0)
-    replay_fit, replay_tune, replay_held = _spread_split(r, config, n)
+    rows = _Rows(*time_split(n, config, 0), *_spread_split(r, config, n))
     y = np.concatenate([samples.labels, replay_y]).astype(np.int64)
 
-    logmoe_config = LogMoEConfig(**info["logmoe"]["config"])
-    tuning = dataclasses.replace(logmoe_config, lr=config.lr, seed=config.seed)
-    parent = load_weights(logmoe_config, bundle.file("logmoe.npz"), arrays.table.shape[1])
-
-    # Noise filtering on the fit part of the samples (replay labels are the truth).
-    fit_arrays = arrays.subset(fit)
-    # The warm-up starts from the trained parent, so it is short and gentle: at the
-    # fine-tuning rate (or 3x it) a strong model fits the flipped labels within one epoch
-    # and their losses stop standing out (measured on 20% injected flips in HDFS: noisy-set
-    # recall 0.07 at lr 1e-3, 0.93 at 3e-4 for one epoch, 0.96 at 1e-4 for two).
-    warm = train_logmoe(fit_arrays, y[fit], dataclasses.replace(
-        tuning, epochs=config.warmup_epochs, lr=config.warmup_lr), init=parent)
-    losses = sample_losses(warm, fit_arrays, y[fit])
-    split = split_clean(losses, config.tau_c, forced_clean=samples.operator[fit],
-                        seed=config.seed)
-    clean = split.clean if clean_override is None else np.asarray(clean_override)[fit]
-    kept = fit[clean]
-    dropped = fit[~clean]
-    notice(f"noise filter: {len(kept):,} clean, {len(dropped):,} dropped "
-           f"(tau_c {config.tau_c})")
-
-    # Poisoning caps: one shape's pseudo-labeled samples weigh at most shape_cap together.
-    shape_count = Counter(samples.keys[i] for i in kept if not samples.operator[i])
-    weights = np.ones(len(kept) + len(replay_fit), dtype=np.float64)
-    for j, i in enumerate(kept):
-        if not samples.operator[i]:
-            weights[j] = min(1.0, config.shape_cap / shape_count[samples.keys[i]])
-    capped = sum(1 for c in shape_count.values() if c > config.shape_cap)
-    labels_of: dict[str, set[int]] = {}
-    for i in kept:
-        labels_of.setdefault(samples.keys[i], set()).add(int(y[i]))
-    conflicting = sum(1 for v in labels_of.values() if len(v) > 1)
-
-    train_rows = np.concatenate([kept, replay_fit])
-    train_arrays = arrays.subset(train_rows)
-    child = train_logmoe(train_arrays, y[train_rows], dataclasses.replace(
-        tuning, epochs=config.epochs), init=parent, sample_weight=weights)
-    notice(f"fine-tuned LogMoE on {len(train_rows):,} sequences, {config.epochs} epochs")
-
-    if target is None and not dry_run:
-        raise ValueError("adapt needs a target directory unless dry_run")
     scratch = None
     if target is None:
         import tempfile
@@ -258,19 +214,17 @@ def adapt(
         target = scratch / "dry-run"
     writer = BundleWriter(target, overwrite=False)
     try:
-        export_logmoe(child, writer.path("logmoe.onnx"), max_len)
-        search = np.concatenate([tune_rows, replay_tune])
-        child_p = _logmoe_scores(writer.path("logmoe.onnx"), arrays.subset(search))
-        choice = margin_threshold(child_p, y[search])
-        threshold = (float(choice.threshold) if np.isfinite(choice.threshold)
-                     and y[search].any() else float(info["logmoe"]["threshold"]))
-        held_rows = np.concatenate([held, replay_held])
+        fit_model = _fit_logmoe if kind == "supervised" else _fit_memory
+        fitted = fit_model(bundle, arrays, y, samples, rows, config, writer, clean_override,
+                           notice)
+        held_rows = np.concatenate([rows.held, rows.replay_held])
         held_arrays = arrays.subset(held_rows)
-        stored = np.arange(len(held_rows)) < len(held)
-        decisive = ~stored | np.concatenate([samples.independent[held],
-                                             np.zeros(len(replay_held), dtype=bool)])
+        stored = np.arange(len(held_rows)) < len(rows.held)
+        decisive = ~stored | np.concatenate([samples.independent[rows.held],
+                                             np.zeros(len(rows.replay_held), dtype=bool)])
 
         # Re-route (AEM): the router learns the normal sequences it now knows.
+        train_rows = fitted.train_rows
         normal_rows = train_rows[y[train_rows] == 0]
         idf = template_idf(arrays.subset(train_rows))
         unseen_idf = float(np.log(1 + len(train_rows)) + 1)
@@ -278,49 +232,44 @@ def adapt(
         router, router_threshold = train_router(
             idf_mean(arrays.subset(normal_rows), idf, unseen_idf), router_cfg)
         export_router(router, writer.path("router.onnx"))
-        child_info = _child_info(info, arrays, idf, unseen_idf, router_threshold, threshold)
+        child_info = _child_info(info, arrays, idf, unseen_idf, router_threshold)
+        child_info |= fitted.info
 
-        before = _evaluate(bundle.path / "logmoe.onnx", bundle.path / "router.onnx", info,
-                           known, held_arrays, y[held_rows], stored, decisive,
-                           config.llm_tau)
-        after = _evaluate(writer.path("logmoe.onnx"), writer.path("router.onnx"), child_info,
+        before = _evaluate(fitted.parent, bundle.path / "router.onnx", info, known,
+                           held_arrays, y[held_rows], stored, decisive, config.llm_tau)
+        after = _evaluate(fitted.child, writer.path("router.onnx"), child_info,
                           arrays.templates, held_arrays, y[held_rows], stored, decisive,
                           config.llm_tau)
-        everything = np.arange(n + r)
-        flips = _flips(bundle.path / "logmoe.onnx", float(info["logmoe"]["threshold"]),
-                       writer.path("logmoe.onnx"), threshold, arrays.subset(everything),
-                       n, samples.ids)
-        f1_after, f1_before = after["decisive"]["f1"], before["decisive"]["f1"]
-        activate = f1_after >= f1_before - config.tolerance
-        reason = (f"F1 on held-back independent labels {f1_after:.4f} vs parent's "
-                  f"{f1_before:.4f} (tolerance {config.tolerance})"
-                  + ("" if activate else ": kept, not activated"))
+        flips = _flips(fitted.parent, fitted.child, arrays, n, samples.ids)
+        activate, reason = _activation(before["decisive"], after["decisive"], config.tolerance)
+        kept, dropped, split = fitted.kept, fitted.dropped, fitted.split
         report = Report(
             parent=located.ref, samples=n, operator=int(samples.operator.sum()),
             held_back=len(held_rows), replay=r, clean=len(kept), dropped=len(dropped),
             dropped_examples=[{"sequence_id": samples.ids[i], "label": _name(int(y[i])),
                                "clean_probability": round(float(w), 4)}
                               for i, w in sorted(
-                                  zip(dropped, split.clean_probability[~clean], strict=True),
+                                  zip(dropped, split.clean_probability[~fitted.clean],
+                                      strict=True),
                                   key=lambda item: item[1])[:FLIP_EXAMPLES]],
             dropped_ids=[samples.ids[i] for i in dropped],
-            capped_shapes=capped, conflicting_shapes=conflicting,
+            capped_shapes=fitted.capped, conflicting_shapes=fitted.conflicting,
             new_templates=len(arrays.templates) - len(known), before=before, after=after,
             flips=flips, activated=activate and not dry_run, reason=reason, dry_run=dry_run,
             noise_means=split.means,
-            extra={"threshold": {"parent": float(info["logmoe"]["threshold"]),
-                                 "child": threshold},
+            extra={"threshold": {"parent": fitted.parent.threshold,
+                                 "child": fitted.child.threshold},
                    "router_threshold": {"parent": float(info["router"]["threshold"]),
                                         "child": float(router_threshold)}})
         if dry_run:
             report.seconds = round(time.perf_counter() - started, 1)
             return report
-        save_weights(child, writer.path("logmoe.npz"))
+        fitted.save(writer)
         writer.write_json("templates.json", arrays.templates)
         np.save(writer.path("vectors.npy"), arrays.table[1:].astype(np.float32))
         if "examples.json" in bundle.files:  # its row ids index the same first templates
             writer.path("examples.json").write_bytes(bundle.file("examples.json").read_bytes())
-        save_replay(writer.path("replay.npz"), train_arrays, y[train_rows])
+        save_replay(writer.path("replay.npz"), arrays.subset(train_rows), y[train_rows])
         report.seconds = round(time.perf_counter() - started, 1)
         child_info |= lineage
         child_info["created"] = None  # a fresh creation time
@@ -337,6 +286,189 @@ def adapt(
         writer.abort()  # a no-op once committed
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Row indexes into the arrays: samples (oldest first), then the replay."""
+
+    fit: np.ndarray
+    tune: np.ndarray
+    held: np.ndarray
+    replay_fit: np.ndarray
+    replay_tune: np.ndarray
+    replay_held: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _Scorer:
+    """A model's anomaly scores and its decision threshold."""
+
+    scores: Callable[[SequenceArrays], np.ndarray]
+    threshold: float
+    calibrated: bool = True  # scores are probabilities (see escalate.should_escalate)
+
+
+@dataclass(slots=True)
+class _Fitted:
+    parent: _Scorer
+    child: _Scorer
+    train_rows: np.ndarray
+    clean: np.ndarray  # over the noise-filtered candidates
+    kept: np.ndarray
+    dropped: np.ndarray
+    split: NoiseSplit
+    capped: int
+    conflicting: int
+    info: dict[str, Any]  # bundle.json fields of the child's model
+    save: Callable[[BundleWriter], None]
+
+
+def _noise_split(losses: np.ndarray, candidates: np.ndarray, samples: Samples,
+                 config: AdaptConfig, clean_override: np.ndarray | None
+                 ) -> tuple[NoiseSplit, np.ndarray]:
+    from logsentry.adapt.noise import split_clean
+
+    split = split_clean(losses, config.tau_c, forced_clean=samples.operator[candidates],
+                        seed=config.seed)
+    clean = split.clean if clean_override is None else np.asarray(clean_override)[candidates]
+    return split, clean
+
+
+def _shapes(kept: np.ndarray, samples: Samples, y: np.ndarray, cap: float
+            ) -> tuple[Counter[str], int, int]:
+    """Pseudo-labeled samples per shape, shapes over the cap, shapes with both labels."""
+    count = Counter(samples.keys[i] for i in kept if not samples.operator[i])
+    labels_of: dict[str, set[int]] = {}
+    for i in kept:
+        labels_of.setdefault(samples.keys[i], set()).add(int(y[i]))
+    return (count, sum(1 for c in count.values() if c > cap),
+            sum(1 for v in labels_of.values() if len(v) > 1))
+
+
+def _fit_logmoe(bundle: Bundle, arrays: SequenceArrays, y: np.ndarray, samples: Samples,
+                rows: _Rows, config: AdaptConfig, writer: BundleWriter,
+                clean_override: np.ndarray | None, notice: Callable[[str], None]) -> _Fitted:
+    """Supervised bundles: warm-up, noise filter, fine-tune LogMoE, re-search the threshold."""
+    from logsentry.ml.logmoe import (
+        LogMoEConfig,
+        export_logmoe,
+        load_weights,
+        sample_losses,
+        save_weights,
+        train_logmoe,
+    )
+    from logsentry.ml.threshold import margin_threshold
+
+    info = bundle.info
+    logmoe_config = LogMoEConfig(**info["logmoe"]["config"])
+    tuning = dataclasses.replace(logmoe_config, lr=config.lr, seed=config.seed)
+    parent = load_weights(logmoe_config, bundle.file("logmoe.npz"), arrays.table.shape[1])
+    fit = rows.fit
+    fit_arrays = arrays.subset(fit)
+    # The warm-up starts from the trained parent, so it is short and gentle: at the
+    # fine-tuning rate (or 3x it) a strong model fits the flipped labels within one epoch
+    # and their losses stop standing out (measured on 20% injected flips in HDFS: noisy-set
+    # recall 0.07 at lr 1e-3, 0.93 at 3e-4 for one epoch, 0.96 at 1e-4 for two).
+    warm = train_logmoe(fit_arrays, y[fit], dataclasses.replace(
+        tuning, epochs=config.warmup_epochs, lr=config.warmup_lr), init=parent)
+    split, clean = _noise_split(sample_losses(warm, fit_arrays, y[fit]), fit, samples,
+                                config, clean_override)
+    kept, dropped = fit[clean], fit[~clean]
+    notice(f"noise filter: {len(kept):,} clean, {len(dropped):,} dropped "
+           f"(tau_c {config.tau_c})")
+    # Poisoning caps: one shape's pseudo-labeled samples weigh at most shape_cap together.
+    count, capped, conflicting = _shapes(kept, samples, y, config.shape_cap)
+    weights = np.ones(len(kept) + len(rows.replay_fit), dtype=np.float64)
+    for j, i in enumerate(kept):
+        if not samples.operator[i]:
+            weights[j] = min(1.0, config.shape_cap / count[samples.keys[i]])
+    train_rows = np.concatenate([kept, rows.replay_fit])
+    child = train_logmoe(arrays.subset(train_rows), y[train_rows], dataclasses.replace(
+        tuning, epochs=config.epochs), init=parent, sample_weight=weights)
+    notice(f"fine-tuned LogMoE on {len(train_rows):,} sequences, {config.epochs} epochs")
+    onnx = writer.path("logmoe.onnx")
+    max_len = int(info.get("embedding", {}).get("max_len", 64))
+    export_logmoe(child, onnx, max_len)
+    search = np.concatenate([rows.tune, rows.replay_tune])
+    choice = margin_threshold(_logmoe_scores(onnx, arrays.subset(search)), y[search])
+    threshold = (float(choice.threshold) if np.isfinite(choice.threshold)
+                 and y[search].any() else float(info["logmoe"]["threshold"]))
+    return _Fitted(
+        parent=_Scorer(lambda a: _logmoe_scores(bundle.file("logmoe.onnx"), a),
+                       float(info["logmoe"]["threshold"])),
+        child=_Scorer(lambda a: _logmoe_scores(onnx, a), threshold),
+        train_rows=train_rows, clean=clean, kept=kept, dropped=dropped, split=split,
+        capped=capped, conflicting=conflicting,
+        info={"logmoe": dict(info["logmoe"], threshold=threshold)},
+        save=lambda w: save_weights(child, w.path("logmoe.npz")))
+
+
+def _fit_memory(bundle: Bundle, arrays: SequenceArrays, y: np.ndarray, samples: Samples,
+                rows: _Rows, config: AdaptConfig, writer: BundleWriter,
+                clean_override: np.ndarray | None, notice: Callable[[str], None]) -> _Fitted:
+    """Unlabeled bundles: the normal memory learns the normal-labeled samples.
+
+    The "warm-up" is a memory fitted on the replay and every normal-labeled sample; a
+    normal label on a sequence that still looks anomalous to it (its score) is the
+    suspicious kind, and the mixture on those scores drops it. Samples labeled anomalous
+    are never fitted (the memory models normal behaviour); they only count in evaluation.
+    A shape's pseudo-labeled samples are kept at most ``shape_cap`` times (the memory
+    has no sample weights).
+    """
+    import math
+
+    from logsentry.ml.memory import MemoryConfig, NormalMemory
+
+    info = bundle.info
+    memory_config = MemoryConfig(**info["memory"]["config"])
+    parent = NormalMemory.load(bundle.file("memory.npz"))
+    normal = rows.fit[y[rows.fit] == 0]
+    warm = NormalMemory(memory_config).fit(arrays.subset(np.concatenate([rows.replay_fit,
+                                                                         normal])))
+    split, clean = _noise_split(warm.score(arrays.subset(normal)), normal, samples, config,
+                                clean_override)
+    kept, dropped = normal[clean], normal[~clean]
+    _count, capped, conflicting = _shapes(kept, samples, y, config.shape_cap)
+    seen: Counter[str] = Counter()
+    limited = []
+    for i in kept:
+        key = samples.keys[i]
+        if samples.operator[i] or seen[key] < math.ceil(config.shape_cap):
+            limited.append(i)
+            seen[key] += not samples.operator[i]
+    train_rows = np.concatenate([np.array(limited, dtype=np.int64), rows.replay_fit])
+    child = NormalMemory(memory_config).fit(arrays.subset(train_rows))
+    notice(f"noise filter: {len(kept):,} clean, {len(dropped):,} dropped "
+           f"(tau_c {config.tau_c}); normal memory refitted on {len(train_rows):,} sequences")
+
+    def save(w: BundleWriter) -> None:
+        child.save(w.path("memory.npz"))
+
+    return _Fitted(
+        parent=_Scorer(parent.score, float(parent.threshold), calibrated=False),
+        child=_Scorer(child.score, float(child.threshold), calibrated=False),
+        train_rows=train_rows, clean=clean, kept=kept, dropped=dropped, split=split,
+        capped=capped, conflicting=conflicting,
+        info={"memory": dict(info["memory"], threshold=float(child.threshold))}, save=save)
+
+
+def _activation(before: dict[str, Any], after: dict[str, Any], tolerance: float
+                ) -> tuple[bool, str]:
+    """Not worse on the held-back independent labels: F1 where they hold anomalies, else
+    the share of normal sequences called anomalous."""
+    if before["tp"] + before["fn"] > 0:
+        ok = after["f1"] >= before["f1"] - tolerance
+        said = (f"F1 on held-back independent labels {after['f1']:.4f} vs parent's "
+                f"{before['f1']:.4f} (tolerance {tolerance})")
+    else:
+        def fpr(m: dict[str, Any]) -> float:
+            return float(m["fp"]) / max(1, m["fp"] + m["tn"])
+
+        ok = fpr(after) <= fpr(before) + tolerance
+        said = (f"false-positive rate on held-back independent labels (no anomalies among "
+                f"them) {fpr(after):.4f} vs parent's {fpr(before):.4f} (tolerance {tolerance})")
+    return ok, said + ("" if ok else ": kept, not activated")
 
 
 def _name(label: int) -> str:
@@ -356,13 +488,11 @@ def _replay(bundle: Bundle, known: list[str]) -> tuple[list[list[str]], np.ndarr
 
 
 def _child_info(info: dict[str, Any], arrays: SequenceArrays, idf: dict[str, float],
-                unseen_idf: float, router_threshold: float, threshold: float
-                ) -> dict[str, Any]:
+                unseen_idf: float, router_threshold: float) -> dict[str, Any]:
     child = dict(info)
     child["router"] = dict(info["router"], threshold=float(router_threshold),
                            idf=[idf.get(t, unseen_idf) for t in arrays.templates],
                            unseen_idf=unseen_idf)
-    child["logmoe"] = dict(info["logmoe"], threshold=threshold)
     child.pop("metrics", None)  # the parent's held-out test does not describe the child
     return child
 
@@ -394,7 +524,7 @@ def _spread_split(n: int, config: AdaptConfig, offset: int
     return offset + rows[~held & ~tune], offset + rows[tune], offset + rows[held]
 
 
-def _evaluate(logmoe: Path, router_path: Path, info: dict[str, Any], known: list[str],
+def _evaluate(model: _Scorer, router_path: Path, info: dict[str, Any], known: list[str],
               arrays: SequenceArrays, y: np.ndarray, stored: np.ndarray, decisive: np.ndarray,
               llm_tau: float) -> dict[str, Any]:
     """F1 against the labels and the share the escalation rule would send on: for the
@@ -405,14 +535,14 @@ def _evaluate(logmoe: Path, router_path: Path, info: dict[str, Any], known: list
     from logsentry.ml.metrics import scores
     from logsentry.ml.router import RouterScorer
 
-    p = _logmoe_scores(logmoe, arrays)
-    threshold = float(info["logmoe"]["threshold"])
+    p = model.scores(arrays)
+    threshold = model.threshold
     router = RouterScorer(router_path, float(info["router"]["threshold"]), known)
     idf = dict(zip(known, map(float, info["router"]["idf"]), strict=True))
     errors = router.errors(idf_mean(arrays, idf, float(info["router"]["unseen_idf"])))
     evolved = (errors > router.threshold) | (router.unseen(arrays) > 0)
     anomalous = p >= threshold
-    escalated = evolved | anomalous | ((1 - p) < llm_tau)
+    escalated = evolved | anomalous | (model.calibrated & ((1 - p) < llm_tau))
     out = {}
     parts = (("stored", stored), ("replay", ~stored), ("all", np.ones_like(stored)),
              ("decisive", decisive))
@@ -426,11 +556,11 @@ def _evaluate(logmoe: Path, router_path: Path, info: dict[str, Any], known: list
     return out
 
 
-def _flips(parent: Path, parent_threshold: float, child: Path, child_threshold: float,
-           arrays: SequenceArrays, n_samples: int, ids: list[str]) -> dict[str, Any]:
+def _flips(parent: _Scorer, child: _Scorer, arrays: SequenceArrays, n_samples: int,
+           ids: list[str]) -> dict[str, Any]:
     """Predicted labels the new model changes: on the stored samples and on the replay."""
-    before = _logmoe_scores(parent, arrays) >= parent_threshold
-    after = _logmoe_scores(child, arrays) >= child_threshold
+    before = parent.scores(arrays) >= parent.threshold
+    after = child.scores(arrays) >= child.threshold
     changed = before != after
     sample_changed = np.flatnonzero(changed[:n_samples])
     return {

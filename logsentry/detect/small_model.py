@@ -167,6 +167,7 @@ class SmallModelDetector:
                 evidence=sorted(seq.records[i].line for i in positions
                                 if i < len(seq.records)) if anomalous else [],
                 unseen_templates=unseen,
+                calibrated=self.scorer is not None,
             ))
         return verdicts
 

@@ -109,7 +109,11 @@ class _Got:
 
 
 def should_escalate(v: Verdict, tau: float) -> bool:
-    return v.routed == "evolved" or v.anomalous or (1.0 - min(float(v.score), 1.0)) < tau
+    """Evolved, or anomalous, or not confident of "normal" (1 - p(anomalous) < tau). The
+    last needs a probability: an unlabeled baseline's score is a distance scaled to its
+    threshold, and reading it as one sent nearly every sequence to the LLM."""
+    return (v.routed == "evolved" or v.anomalous
+            or (v.calibrated and (1.0 - min(float(v.score), 1.0)) < tau))
 
 
 class Escalator:

@@ -166,3 +166,34 @@ def test_report_round_trips_to_json(later_period: list[dict[str, Any]]) -> None:
                     activated=False, reason="r", noise_means=(0.1, float("nan")))
     out = report.as_dict()
     assert out["noise_means"] == [0.1, None] and np.isfinite(out["noise_means"][0])
+
+
+def test_an_unlabeled_baseline_learns_the_evolved_normal_sequences(
+        later_period: list[dict[str, Any]], vectors: TemplateVectors, tmp_path: Path,
+        isolated_home: Path) -> None:
+    """A bundle from `train --unlabeled` (normal memory + router): adapt refits the memory
+    and the router on the normal-labeled samples; the evolved period stops being routed
+    evolved, and the new version is written, with the memory's files, and activated."""
+    from logsentry.cli import main
+
+    scenario = build(seed=0, cut=0.8)
+    before = tmp_path / "before.log"
+    before.write_text("\n".join(scenario.before[:60_000]) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as done:
+        main(["train", str(before), "-f", "hdfs", "--unlabeled", "--name", "base", "-q"])
+    assert done.value.code == 0
+    data = isolated_home / "data"
+    located = registry.locate("base", data)
+    assert registry.load("base", data).info["kind"] == "unlabeled"
+    target = registry.version_target("base", data)
+    report = adapt(located, later_period[:600], vectors.vectors, target,
+                   registry.version_fields(located, 2), config=FAST)
+    assert report.version == "base@2" and report.activated, report.reason
+    stored_before, stored_after = report.before["stored"], report.after["stored"]
+    assert stored_before["evolved"] == stored_before["sequences"]  # every block evolved
+    assert stored_after["escalated"] <= stored_before["escalated"] / 2, (stored_before,
+                                                                           stored_after)
+    child = registry.load("base@2", data)
+    assert "memory.npz" in child.files and child.info["parent"] == "base"
+    assert len(child.json("templates.json")) > len(registry.load("base", data)
+                                                   .json("templates.json"))

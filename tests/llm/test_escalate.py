@@ -66,6 +66,13 @@ def test_escalation_rule() -> None:
     assert not should_escalate(make_verdict(seq, score=0.05), tau=0.9)  # confident normal
     assert should_escalate(make_verdict(seq, score=0.0, routed="evolved"), tau=0.9)
     assert not should_escalate(make_verdict(seq, score=0.2), tau=0.5)
+    # An unlabeled baseline's score is a distance scaled to its threshold, not p(anomalous):
+    # no "unsure" escalation from it, only evolved or anomalous.
+    unscaled = make_verdict(seq, score=0.3)
+    unscaled.calibrated = False
+    assert not should_escalate(unscaled, tau=0.9)
+    unscaled.routed = "evolved"
+    assert should_escalate(unscaled, tau=0.9)
 
 
 def test_real_llm_answers_once_then_the_cache_answers(smollm: LlamaBackend,
