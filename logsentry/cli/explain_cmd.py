@@ -16,7 +16,8 @@ from logsentry.report.writer import JsonWriter, TextWriter
 
 def explain(
     sequence_id: Annotated[str, typer.Argument(
-        help="A sequence id from scan output (a unique prefix is enough).")],
+        help="A sequence id from scan output (a unique prefix of 4 or more characters is "
+        "enough).")],
     output: OutputOpt = "text",
 ) -> None:
     """Re-show the stored verdict of an escalated sequence, with its explanation and lines."""

@@ -12,7 +12,8 @@ from logsentry.errors import ConfigError, InputError
 
 def feedback(
     sequence_id: Annotated[str, typer.Argument(
-        help="A stored sequence id from scan or tail output (a unique prefix is enough).")],
+        help="A stored sequence id from scan or tail output (a unique prefix of 4 or more "
+        "characters is enough).")],
     normal: Annotated[bool, typer.Option("--normal", help="The sequence is normal.")] = False,
     anomalous: Annotated[bool, typer.Option(
         "--anomalous", help="The sequence is anomalous.")] = False,

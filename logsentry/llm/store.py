@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
+MIN_ID_PREFIX = 4  # a shorter prefix of a sequence id names no sequence in particular
+
+
 def sequence_key(templates: Seq[str]) -> str:
     """The cache key of a template sequence: its templates with log2-bucketed counts."""
     digest = hashlib.sha256()
@@ -132,6 +135,9 @@ class VerdictStore:
 
     def escalation(self, sequence_id: str) -> dict[str, Any] | None:
         """The stored escalation whose id is ``sequence_id`` or starts with it (unique)."""
+        if len(sequence_id) < MIN_ID_PREFIX:
+            raise StateError(f"sequence id {sequence_id!r}: give at least {MIN_ID_PREFIX} "
+                             "characters of it")
         cursor = self._db.execute(
             "SELECT * FROM escalations WHERE sequence_id >= ? AND sequence_id < ? "
             "ORDER BY sequence_id LIMIT 2", (sequence_id, sequence_id + "\uffff"))

@@ -113,7 +113,7 @@ def test_escalation_by_full_id_and_unique_prefix(store: VerdictStore) -> None:
     assert full["evidence"] == [1]
     assert full["llm_anomalous"] == 1 and full["small_score"] == pytest.approx(0.93)
     assert full["window"] is None and full["reason"] is None
-    prefix = store.escalation("77b")
+    prefix = store.escalation("77b0")
     assert prefix is not None
     assert prefix["sequence_id"] == "77b0e5d2"
     assert prefix["evidence"] == [0, 1] and prefix["verdict"] == "normal"
@@ -125,15 +125,17 @@ def test_unknown_escalation_is_none(store: VerdictStore) -> None:
     store.put_escalations([_row("3f2a9c01")])
     assert store.escalation("3f2b") is None
     assert store.escalation("3f2a9c01x") is None
-    assert store.escalation("0") is None
+    for short in ("", "0", "3f2"):  # like git: a prefix of fewer than 4 names nothing
+        with pytest.raises(StateError, match="at least 4 characters"):
+            store.escalation(short)
 
 
 def test_ambiguous_prefix_is_a_state_error(store: VerdictStore) -> None:
-    store.put_escalations([_row("3f2a9c01"), _row("3f2b0000")])
+    store.put_escalations([_row("3f2a9c01"), _row("3f2a0000")])
     with pytest.raises(StateError) as info:
-        store.escalation("3f2")
+        store.escalation("3f2a")
     assert "ambiguous" in str(info.value) and "\n" not in str(info.value)
-    assert store.escalation("3f2b") is not None  # a longer prefix is unique
+    assert store.escalation("3f2a0") is not None  # a longer prefix is unique
 
 
 def test_put_escalations_empty_is_a_no_op(store: VerdictStore) -> None:
