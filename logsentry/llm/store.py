@@ -134,15 +134,20 @@ class VerdictStore:
                 values)
 
     def escalation(self, sequence_id: str) -> dict[str, Any] | None:
-        """The stored escalation whose id is ``sequence_id`` or starts with it (unique)."""
-        if len(sequence_id) < MIN_ID_PREFIX:
-            raise StateError(f"sequence id {sequence_id!r}: give at least {MIN_ID_PREFIX} "
-                             "characters of it")
-        cursor = self._db.execute(
-            "SELECT * FROM escalations WHERE sequence_id >= ? AND sequence_id < ? "
-            "ORDER BY sequence_id LIMIT 2", (sequence_id, sequence_id + "\uffff"))
-        names = [d[0] for d in cursor.description]
+        """The stored escalation whose id is ``sequence_id``, or else starts with it (a
+        unique prefix of at least ``MIN_ID_PREFIX`` characters)."""
+        cursor = self._db.execute("SELECT * FROM escalations WHERE sequence_id = ?",
+                                  (sequence_id,))
         rows = cursor.fetchall()
+        if not rows:
+            if len(sequence_id) < MIN_ID_PREFIX:
+                raise StateError(f"sequence id {sequence_id!r}: give at least {MIN_ID_PREFIX} "
+                                 "characters of it")
+            cursor = self._db.execute(
+                "SELECT * FROM escalations WHERE sequence_id >= ? AND sequence_id < ? "
+                "ORDER BY sequence_id LIMIT 2", (sequence_id, sequence_id + "\uffff"))
+            rows = cursor.fetchall()
+        names = [d[0] for d in cursor.description]
         if len(rows) != 1:
             if len(rows) > 1:
                 raise StateError(f"sequence id {sequence_id!r} is ambiguous: give more of it")

@@ -128,6 +128,9 @@ def test_unknown_escalation_is_none(store: VerdictStore) -> None:
     for short in ("", "0", "3f2"):  # like git: a prefix of fewer than 4 names nothing
         with pytest.raises(StateError, match="at least 4 characters"):
             store.escalation(short)
+    store.put_escalations([_row("s9")])
+    found = store.escalation("s9")  # a whole id is fine however short
+    assert found is not None and found["sequence_id"] == "s9"
 
 
 def test_ambiguous_prefix_is_a_state_error(store: VerdictStore) -> None:
