@@ -166,11 +166,10 @@ def adapt(
     config: AdaptConfig = AdaptConfig(),
     dry_run: bool = False,
     notice: Callable[[str], None] = lambda _m: None,
-    clean_override: np.ndarray | None = None,
 ) -> Report:
     """Adapt the bundle at ``located`` from ``store_rows`` and write the new version to
     ``target`` (its ``lineage`` fields: name, version, parent), or with ``dry_run``
-    (``target`` None) write nothing. ``clean_override`` (tests) replaces the noise split."""
+    (``target`` None) write nothing."""
     from logsentry.ml.router import RouterConfig, export_router, train_router
     from logsentry.ml.train import save_replay
 
@@ -215,8 +214,7 @@ def adapt(
     writer = BundleWriter(target, overwrite=False)
     try:
         fit_model = _fit_logmoe if kind == "supervised" else _fit_memory
-        fitted = fit_model(bundle, arrays, y, samples, rows, config, writer, clean_override,
-                           notice)
+        fitted = fit_model(bundle, arrays, y, samples, rows, config, writer, notice)
         held_rows = np.concatenate([rows.held, rows.replay_held])
         held_arrays = arrays.subset(held_rows)
         stored = np.arange(len(held_rows)) < len(rows.held)
@@ -325,14 +323,12 @@ class _Fitted:
 
 
 def _noise_split(losses: np.ndarray, candidates: np.ndarray, samples: Samples,
-                 config: AdaptConfig, clean_override: np.ndarray | None
-                 ) -> tuple[NoiseSplit, np.ndarray]:
+                 config: AdaptConfig) -> tuple[NoiseSplit, np.ndarray]:
     from logsentry.adapt.noise import split_clean
 
     split = split_clean(losses, config.tau_c, forced_clean=samples.operator[candidates],
                         seed=config.seed)
-    clean = split.clean if clean_override is None else np.asarray(clean_override)[candidates]
-    return split, clean
+    return split, split.clean
 
 
 def _shapes(kept: np.ndarray, samples: Samples, y: np.ndarray, cap: float
@@ -348,7 +344,7 @@ def _shapes(kept: np.ndarray, samples: Samples, y: np.ndarray, cap: float
 
 def _fit_logmoe(bundle: Bundle, arrays: SequenceArrays, y: np.ndarray, samples: Samples,
                 rows: _Rows, config: AdaptConfig, writer: BundleWriter,
-                clean_override: np.ndarray | None, notice: Callable[[str], None]) -> _Fitted:
+                notice: Callable[[str], None]) -> _Fitted:
     """Supervised bundles: warm-up, noise filter, fine-tune LogMoE, re-search the threshold."""
     from logsentry.ml.logmoe import (
         LogMoEConfig,
@@ -373,7 +369,7 @@ def _fit_logmoe(bundle: Bundle, arrays: SequenceArrays, y: np.ndarray, samples: 
     warm = train_logmoe(fit_arrays, y[fit], dataclasses.replace(
         tuning, epochs=config.warmup_epochs, lr=config.warmup_lr), init=parent)
     split, clean = _noise_split(sample_losses(warm, fit_arrays, y[fit]), fit, samples,
-                                config, clean_override)
+                                config)
     kept, dropped = fit[clean], fit[~clean]
     notice(f"noise filter: {len(kept):,} clean, {len(dropped):,} dropped "
            f"(tau_c {config.tau_c})")
@@ -391,13 +387,14 @@ def _fit_logmoe(bundle: Bundle, arrays: SequenceArrays, y: np.ndarray, samples: 
     max_len = int(info.get("embedding", {}).get("max_len", 64))
     export_logmoe(child, onnx, max_len)
     search = np.concatenate([rows.tune, rows.replay_tune])
-    choice = margin_threshold(_logmoe_scores(onnx, arrays.subset(search)), y[search])
+    child_scores = _logmoe_scores(onnx)
+    choice = margin_threshold(child_scores(arrays.subset(search)), y[search])
     threshold = (float(choice.threshold) if np.isfinite(choice.threshold)
                  and y[search].any() else float(info["logmoe"]["threshold"]))
     return _Fitted(
-        parent=_Scorer(lambda a: _logmoe_scores(bundle.file("logmoe.onnx"), a),
+        parent=_Scorer(_logmoe_scores(bundle.file("logmoe.onnx")),
                        float(info["logmoe"]["threshold"])),
-        child=_Scorer(lambda a: _logmoe_scores(onnx, a), threshold),
+        child=_Scorer(child_scores, threshold),
         train_rows=train_rows, clean=clean, kept=kept, dropped=dropped, split=split,
         capped=capped, conflicting=conflicting,
         info={"logmoe": dict(info["logmoe"], threshold=threshold)},
@@ -406,7 +403,7 @@ def _fit_logmoe(bundle: Bundle, arrays: SequenceArrays, y: np.ndarray, samples: 
 
 def _fit_memory(bundle: Bundle, arrays: SequenceArrays, y: np.ndarray, samples: Samples,
                 rows: _Rows, config: AdaptConfig, writer: BundleWriter,
-                clean_override: np.ndarray | None, notice: Callable[[str], None]) -> _Fitted:
+                notice: Callable[[str], None]) -> _Fitted:
     """Unlabeled bundles: the normal memory learns the normal-labeled samples.
 
     The "warm-up" is a memory fitted on the replay and every normal-labeled sample; a
@@ -426,8 +423,7 @@ def _fit_memory(bundle: Bundle, arrays: SequenceArrays, y: np.ndarray, samples: 
     normal = rows.fit[y[rows.fit] == 0]
     warm = NormalMemory(memory_config).fit(arrays.subset(np.concatenate([rows.replay_fit,
                                                                          normal])))
-    split, clean = _noise_split(warm.score(arrays.subset(normal)), normal, samples, config,
-                                clean_override)
+    split, clean = _noise_split(warm.score(arrays.subset(normal)), normal, samples, config)
     kept, dropped = normal[clean], normal[~clean]
     _count, capped, conflicting = _shapes(kept, samples, y, config.shape_cap)
     seen: Counter[str] = Counter()
@@ -497,11 +493,12 @@ def _child_info(info: dict[str, Any], arrays: SequenceArrays, idf: dict[str, flo
     return child
 
 
-def _logmoe_scores(path: Path, arrays: SequenceArrays) -> np.ndarray:
+def _logmoe_scores(path: Path) -> Callable[[SequenceArrays], np.ndarray]:
+    """p(anomalous) of an exported LogMoE (one onnxruntime session for all calls)."""
     from logsentry.ml.logmoe import LogMoEScorer
 
-    p, _ = LogMoEScorer(path).predict(arrays, batch_size=64)
-    return p
+    scorer = LogMoEScorer(path)
+    return lambda arrays: scorer.predict(arrays, batch_size=64)[0]
 
 
 def time_split(n: int, config: AdaptConfig, offset: int

@@ -47,6 +47,7 @@ class AutoAdapter:
         self.min_new = min_new
         self.notice = notice
         self.command = command or [sys.executable, "-m", "logsentry"]
+        self.baseline = 0
         self.baseline = self._count()
         self.last_adapt = time.monotonic()
         self._checked = 0.0
@@ -63,8 +64,8 @@ class AutoAdapter:
                 return int(db.execute("SELECT COUNT(*) FROM escalations").fetchone()[0])
             finally:
                 db.close()
-        except sqlite3.Error:
-            return self.baseline if hasattr(self, "baseline") else 0
+        except sqlite3.Error:  # unreadable now: count nothing new
+            return self.baseline
 
     @property
     def running(self) -> bool:
