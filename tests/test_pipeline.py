@@ -73,3 +73,32 @@ def test_records_are_parsed_without_persisting_when_no_dirs(tmp_path: Path) -> N
     pipe.close()
     assert [r.template_id for r in records][:2] == [records[0].template_id] * 2
     assert records[2].template_id != records[0].template_id
+
+
+def test_freeze_gc_freezes_while_reading_and_thaws_on_close(tmp_path: Path) -> None:
+    import gc
+
+    path = tmp_path / "s.log"
+    lines = _write_sample(path)
+    assert gc.get_freeze_count() == 0
+    pipe = Pipeline(load_settings(), None, freeze_gc=True)
+    owned: list[int] = []
+    frozen_while_reading = 0
+    for seq in pipe.sequences([str(path)]):
+        owned.extend(seq.owned_lines)
+        frozen_while_reading = max(frozen_while_reading, gc.get_freeze_count())
+    pipe.close()
+    assert frozen_while_reading > 0  # held records left out of every collection
+    assert gc.get_freeze_count() == 0  # handed back to the collector
+    assert sorted(owned) == list(range(1, len(lines) + 1))
+
+
+def test_pipelines_do_not_freeze_by_default(tmp_path: Path) -> None:
+    import gc
+
+    path = tmp_path / "s.log"
+    _write_sample(path)
+    pipe = Pipeline(load_settings(), None)
+    for _seq in pipe.sequences([str(path)]):
+        assert gc.get_freeze_count() == 0  # tail runs for days: nothing may wait for close
+    pipe.close()

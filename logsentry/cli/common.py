@@ -177,7 +177,8 @@ def pipeline_run(env: Environment, settings: Settings, inputs: list[str], *,
 
     pipe = Pipeline(settings, env.dirs, force=force,
                     on_problem=lambda p: env.error(p.message),
-                    on_notice=env.notice, on_batch=on_batch if bar.enabled else None)
+                    on_notice=env.notice, on_batch=on_batch if bar.enabled else None,
+                    freeze_gc=True)
     run = Run(env, settings, pipe, time.monotonic())
     try:
         with bar:

@@ -42,7 +42,9 @@ def _stage(name: str, path: str, model: str) -> dict[str, float]:
 
     tune_gc()
     window = "fixed:100" if name in {"fixed", "scan_fixed"} else "auto"
-    pipe = Pipeline(load_settings({"log_format": "hdfs", "window": window}), None)
+    # as the batch commands build it (cli.common.pipeline_run)
+    pipe = Pipeline(load_settings({"log_format": "hdfs", "window": window}), None,
+                    freeze_gc=True)
     sequences = 0
     anomalies = 0
     if name.startswith("scan"):
