@@ -89,12 +89,14 @@ def train(
         raise InputError("--split: the training fraction must be above 0")
     specs = dataset_specs(inputs, dataset, log_format=log_format, window=window,
                           session_key=session_key, labels=labels, label_field=label_field)
-    if unlabeled == any(s.labeled for s in specs) or (not unlabeled and
-                                                     not all(s.labeled for s in specs)):
+    if not unlabeled and not all(s.labeled for s in specs):
         raise InputError("give labels for every data set (--labels FILE, --label-field FIELD, "
                          "or labels=/label-field= in each --dataset), or --unlabeled")
     started = time.monotonic()
     env = make_env(None, quiet, settings_from(profile=profile))
+    if unlabeled and any(s.labeled for s in specs):
+        env.notice("--unlabeled: the labels only score the held-out part; training never "
+                   "reads them")
     loaded = load_all(specs, env, profile=profile, force=force)
     target = out if out is not None else registry.models_dir(env.dirs.data) / name
     bundle = train_loaded(loaded, env=env, name=name, target=target, split=spec_split,

@@ -140,6 +140,25 @@ def test_unlabeled_baseline_flags_unfamiliar_blocks(tmp_path: Path, call_main: C
     assert len(flagged - truly) <= 10
 
 
+def test_unlabeled_training_with_labels_uses_them_only_to_score(
+        tmp_path: Path, call_main: CallMain) -> None:
+    log = write_sample(tmp_path / "mixed.log", 200, 5, 0.1)
+    plain = call_main(["train", str(log), "--unlabeled", "--name", "plain", "--split",
+                       "chrono:0.8", "-q"])
+    assert plain.code == 0, plain.err
+    scored = call_main(["train", str(log), "--labels", str(log.with_suffix(".csv")),
+                        "--unlabeled", "--name", "scored", "--split", "chrono:0.8"])
+    assert scored.code == 0, scored.err
+    assert "labels only score the held-out part" in scored.err
+    assert "held-out 40 sequences: P " in scored.err and " F1 " in scored.err
+    models = Path(os.environ["LOGSENTRY_HOME"]) / "data" / "models"
+    info = json.loads((models / "scored" / "bundle.json").read_text())
+    assert info["kind"] == "unlabeled" and "f1" in info["metrics"]["test"]
+    # the same normal memory as without labels: training never read them
+    assert (models / "scored" / "memory.npz").read_bytes() == \
+        (models / "plain" / "memory.npz").read_bytes()
+
+
 def test_bad_requests_are_one_line_errors(trained: tuple[Path, Path], tmp_path: Path,
                                           call_main: CallMain) -> None:
     log = write_sample(tmp_path / "x.log", 20, 1, 0.0)
