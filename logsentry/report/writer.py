@@ -24,8 +24,12 @@ def _json_escape(m: re.Match[str]) -> str:
     return f"\\u{ord(m.group(0)):04x}"
 
 
+# One encoder for every object: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
 def dumps(obj: Any) -> str:
-    text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    text = _ENCODER.encode(obj)
     # DEL is ASCII, so an all-ASCII text can still need escaping.
     if text.isascii() and "\x7f" not in text:
         return text

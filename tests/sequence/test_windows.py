@@ -409,6 +409,14 @@ def test_multi_line_records_count_their_last_line() -> None:
     assert seq.sequence_id == sequence_id("test.log", None, 1, 4, 2)
 
 
+def test_line_numbers_of_one_line_records_and_of_a_mix() -> None:
+    [single] = run([record(5, "a"), record(6, "b"), record(9, "c")], "fixed:3")
+    assert single.lines == [5, 6, 9] and single.owned_lines == [5, 6, 9]
+    [mixed] = run([record(1, "a"), record(2, "b", end_line=2), record(3, "c", end_line=5),
+                   record(6, "d")], "fixed:4")
+    assert mixed.lines == [1, 2, 3, 4, 5, 6]
+
+
 # --- property: every record owned exactly once, whatever the window and limits -------------
 
 def _random_stream(rng: random.Random) -> list[LogRecord]:
