@@ -86,6 +86,10 @@ def main() -> None:
           "other normal | other anomalous | replication scores (normal; anomalous) | "
           "threshold | P | R | F1 |")
     print("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+
+    def shown(scores: np.ndarray, mask: np.ndarray) -> str:
+        return ", ".join(f"{s:.4g}" for s in np.sort(scores[mask]))
+
     for name in args.model:
         bundle = registry.load(name, dirs().data)
         detector = SmallModelDetector(bundle, vectors)
@@ -98,14 +102,11 @@ def main() -> None:
         p = tp / (tp + fp) if tp + fp else 0.0
         r = tp / (tp + fn) if tp + fn else 0.0
 
-        def shown(mask: np.ndarray) -> str:
-            return ", ".join(f"{s:.4g}" for s in np.sort(scores[mask]))
-
         print(f"| {name} | {bundle.info.get('kind')} | {(flagged & test_r & ~test_y).sum()}"
               f"/{rep_normal} | {(flagged & test_r & test_y).sum()}/{rep_anomalous} | "
               f"{(flagged & ~test_r & ~test_y).sum()}/{int((~test_r & ~test_y).sum())} | "
               f"{(flagged & ~test_r & test_y).sum()}/{n_other} | "
-              f"{shown(test_r & ~test_y)}; {shown(test_r & test_y)} | "
+              f"{shown(scores, test_r & ~test_y)}; {shown(scores, test_r & test_y)} | "
               f"{detector.threshold:.4g} | {p:.3f} | {r:.3f} | {_f1(tp, fp, fn):.3f} |")
 
 
