@@ -60,7 +60,7 @@ class Settings:
     """Effective settings; every scalar here can come from file, env or flag."""
 
     log_format: str = "auto"
-    window: str = "auto"  # session where the format has a session id, else fixed:100
+    window: str = "auto"  # session where the format has a session id, else fixed:64
     session_key: str = ""  # overrides the format's session regex when set
     profile: str = ""  # parser state profile; default: the log format's name
     model: str = ""  # model bundle; default: the active one (`logsentry models use`)

@@ -21,7 +21,7 @@ from logsentry.config import Dirs, Settings
 from logsentry.formats import Detection, LogFormat, RecordBuilder, detect_format, get_format
 from logsentry.formats.registry import available_formats
 from logsentry.parse import DEFAULT_MASKS, TemplateParser, state_path
-from logsentry.sequence import Limits, SessionKey, WindowSpec, make_sequencer
+from logsentry.sequence import AUTO_FIXED_SIZE, Limits, SessionKey, WindowSpec, make_sequencer
 from logsentry.sources import Source, SourceProblem, read_all, resolve_inputs
 from logsentry.types import LineBatch, LogRecord, ReadStats, Sequence
 
@@ -66,6 +66,9 @@ class Pipeline:
         self.detection: Detection | None = None
         self.parser: TemplateParser | None = None
         self.window = WindowSpec.parse(settings.window)
+        # Records per "auto" window where the format has no session id: commands that
+        # run a model set it to the records the model reads (its max_len).
+        self.auto_size = AUTO_FIXED_SIZE
         self.records_seen = 0
         if settings.log_format != "auto":
             self.format = get_format(settings.log_format, settings.formats)
@@ -162,7 +165,8 @@ class Pipeline:
         s = self.settings
         limits = Limits(s.max_open_sessions, s.max_session_records, s.max_buffered_records)
         for source, batches in self.record_batches(inputs):
-            sequencer = make_sequencer(self.window, source.display, self.session_key(), limits)
+            sequencer = make_sequencer(self.window, source.display, self.session_key(), limits,
+                                       self.auto_size)
             for records in batches:
                 yield from sequencer.add_many(records)
             yield from sequencer.flush()
@@ -174,7 +178,7 @@ class Pipeline:
 
     def resolved_window(self) -> WindowSpec:
         return self.window.resolve(self.session_key() is not None,
-                                   self.settings.max_session_records)
+                                   self.settings.max_session_records, self.auto_size)
 
     def close(self) -> None:
         """Persist the parser state (template ids stay stable across runs); hand frozen

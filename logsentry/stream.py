@@ -78,7 +78,7 @@ class StreamEngine:
             builder = RecordBuilder(fmt, multiline=s.multiline,
                                     jsonl_keys=(s.jsonl_message, s.jsonl_time, s.jsonl_level))
             sequencer = make_sequencer(pipe.window, batch.source, pipe.session_key(),
-                                       self.limits)
+                                       self.limits, pipe.auto_size)
             stream = FileStream(batch.source, identity, builder, sequencer)
             self.streams[identity.key] = stream
         return stream

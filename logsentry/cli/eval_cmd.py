@@ -89,6 +89,7 @@ def evaluate(
     from logsentry.embed import TemplateVectors
     from logsentry.ml import registry
     from logsentry.ml.dataset import DatasetSpec
+    from logsentry.ml.features import DEFAULT_MAX_LEN
     from logsentry.ml.metrics import scores
     from logsentry.ml.split import Split, verbatim_duplicates
 
@@ -117,16 +118,17 @@ def evaluate(
         if not all(s.labeled for s in train_specs):
             raise InputError("--train-on data sets need labels (labels= or label-field=)")
         env.notice(f"training a cross-system model on {len(train_specs)} data set(s)")
-        bundle = train_loaded(load_all(train_specs, env, profile=profile, force=force),
+        bundle = train_loaded(load_all(train_specs, env, profile=profile, force=force,
+                                       max_len=DEFAULT_MAX_LEN),
                               env=env, name="cross-system",
                               target=Path(scratch.name) / "cross-system",
                               split=Split("chrono", 1.0), unlabeled=False, epochs=None,
-                              max_len=64)
+                              max_len=DEFAULT_MAX_LEN)
     else:
         bundle = registry.load(registry.active_name(env.dirs.data, settings.model),
                                env.dirs.data)
     detector = SmallModelDetector(bundle, TemplateVectors(env.dirs.cache, on_notice=env.notice))
-    loaded = load_all(specs, env, profile=profile, force=force)
+    loaded = load_all(specs, env, profile=profile, force=force, max_len=detector.max_len)
     reports: list[dict[str, Any]] = []
     all_y: list[np.ndarray] = []
     all_p: list[np.ndarray] = []

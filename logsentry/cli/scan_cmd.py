@@ -93,6 +93,7 @@ def scan(
                         show_source=len(names) > 1 or any(c in n for n in names for c in "*?["))
     report.llm = escalator
     with pipeline_run(env, settings, names, force=force) as (run, pipe):
+        pipe.auto_size = detector.max_len  # "auto" windows: as many records as the model reads
         def judge(batch: list[Sequence]) -> None:
             verdicts = detector.judge(batch, pipe.parser)
             if escalator is not None:
@@ -111,6 +112,11 @@ def scan(
                 held = 0
         if pending:
             judge(pending)
+        if detector.longer:
+            env.notice(f"{detector.longer:,} sequences hold more than the {detector.max_len} "
+                       "records the model reads; it scored their first "
+                       f"{detector.max_len} (never-seen templates anywhere still count); "
+                       "a smaller --window gives it all of them")
         report.finish(run)
     code = run.exit_code()
     if code == ExitCode.OK and report.anomalies:

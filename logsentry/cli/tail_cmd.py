@@ -149,6 +149,7 @@ def tail(
     store = CheckpointStore(state_dir.expanduser() if state_dir else env.dirs.state)
     tune_gc()
     pipe = Pipeline(settings, env.dirs, on_notice=env.notice)
+    pipe.auto_size = detector.max_len  # "auto" windows: as many records as the model reads
     report = ScanReport(env, mode, only_anomalies=only_anomalies, show_source=True)
     report.llm = escalator
     follower = Follower(paths, known=store.known, leftovers=store.leftovers,

@@ -97,7 +97,7 @@ def train(
     if unlabeled and any(s.labeled for s in specs):
         env.notice("--unlabeled: the labels only score the held-out part; training never "
                    "reads them")
-    loaded = load_all(specs, env, profile=profile, force=force)
+    loaded = load_all(specs, env, profile=profile, force=force, max_len=max_len)
     target = out if out is not None else registry.models_dir(env.dirs.data) / name
     bundle = train_loaded(loaded, env=env, name=name, target=target, split=spec_split,
                           unlabeled=unlabeled, epochs=epochs, max_len=max_len)
@@ -184,8 +184,9 @@ def dataset_specs(inputs: list[str] | None, datasets: list[str] | None, *, log_f
 
 
 def load_all(specs: list[DatasetSpec], env: Environment, *, profile: str | None,
-             force: bool) -> list[LoadedDataset]:
-    """Each data set through its own pipeline (its own format, window and parser profile)."""
+             force: bool, max_len: int) -> list[LoadedDataset]:
+    """Each data set through its own pipeline (its own format, window and parser profile);
+    ``auto`` windows hold ``max_len`` records, what the model reads."""
     from logsentry.ml.dataset import load_dataset, read_template_sequences
 
     loaded = []
@@ -196,6 +197,7 @@ def load_all(specs: list[DatasetSpec], env: Environment, *, profile: str | None,
         settings = settings_from(log_format=spec.log_format or None, window=spec.window or None,
                                  session_key=spec.session_key or None, profile=profile)
         with pipeline_run(env, settings, list(spec.paths), force=force) as (run, pipe):
+            pipe.auto_size = max_len
             item = load_dataset(spec, pipe)
             if run.exit_code():
                 raise InputError(f"{', '.join(spec.paths)}: could not be read completely")

@@ -39,6 +39,8 @@ class SmallModelDetector:
                              f"this logsentry has {ENCODER_ID!r}; retrain it")
         self.max_len = int(embedding.get("max_len", 64))
         self.known: list[str] = list(bundle.json("templates.json"))
+        self._known_set = frozenset(self.known)
+        self.longer = 0  # sequences judged that hold more records than the model reads
         self.vectors = vectors
         self._memo: dict[tuple[object, ...], tuple[float, bool, int, tuple[int, ...]]] = {}
         self._generation = -1
@@ -153,6 +155,8 @@ class SmallModelDetector:
                     texts[words] = words
         if texts:
             self._score(list(texts), list(texts.values()))
+        max_len = self.max_len
+        self.longer += sum(len(seq.records) > max_len for seq in sequences)
         verdicts = []
         for seq, key in zip(sequences, keys, strict=True):
             score, evolved, unseen, positions = self._memo[key]
@@ -178,10 +182,15 @@ class SmallModelDetector:
         arrays = sequence_arrays(texts, self.vectors.vectors, max_len=self.max_len)
         if self.idf is not None:  # TF-IDF weighted means (bundles since the router uses them)
             errors = self.router.errors(idf_mean(arrays, self.idf, self.unseen_idf))
-            unseen = self.router.unseen(arrays)
-            evolved = (errors > self.router.threshold) | (unseen > 0)
         else:
-            evolved, _errors, unseen = self.router.route(arrays)
+            errors = self.router.errors(arrays.mean)
+        # Never-seen templates anywhere in the sequence, also past the max_len records the
+        # models read: one new kind of line is enough to route a sequence to the LLM tier.
+        known = self._known_set
+        new = {t for t in arrays.templates if t not in known}
+        unseen = np.array([sum(t in new for t in text) if new else 0 for text in texts],
+                          dtype=np.int64)
+        evolved = (errors > self.router.threshold) | (unseen > 0)
         if self.scorer is not None:
             # Batches of 64 sequences sorted by length: measured faster than 256 (less padding).
             scores, positions = self.scorer.predict(arrays, batch_size=64)
@@ -189,7 +198,6 @@ class SmallModelDetector:
             assert self.memory is not None
             scores = self.memory.score(arrays)
             positions = None
-        known = set(self.known)
         if len(self._memo) + len(keys) > MEMO_LIMIT:
             self._memo.clear()
         for i, key in enumerate(keys):

@@ -1,6 +1,7 @@
 """Sequencing: group records into the sequences that are judged together."""
 
 from logsentry.sequence.windows import (
+    AUTO_FIXED_SIZE,
     Limits,
     SessionKey,
     WindowSpec,
@@ -9,4 +10,4 @@ from logsentry.sequence.windows import (
     sequences,
 )
 
-__all__ = ["Limits", "SessionKey", "WindowSpec", "make_sequencer", "sequence_id", "sequences"]
+__all__ = ["AUTO_FIXED_SIZE", "Limits", "SessionKey", "WindowSpec", "make_sequencer", "sequence_id", "sequences"]

@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from logsentry.errors import ConfigError
 from logsentry.types import LogRecord, Sequence
 
-AUTO_FIXED_SIZE = 100  # window for "auto" when the format has no session id
+# Records per window for "auto" when the format has no session id: as many as LogMoE
+# reads by default (ml.features.DEFAULT_MAX_LEN); it ignores records past that, so a
+# longer window would leave its tail unscored. scan/tail/train/eval use the model's own
+# max_len (``Pipeline.auto_size``).
+AUTO_FIXED_SIZE = 64
 MIN_WINDOW_SECONDS = 0.001
 
 
@@ -65,13 +69,15 @@ class WindowSpec:
             "or time:SECONDS"
         )
 
-    def resolve(self, has_session_key: bool, max_records: int = AUTO_FIXED_SIZE) -> WindowSpec:
-        """``auto`` becomes session windows, or fixed windows within the record cap."""
+    def resolve(self, has_session_key: bool, max_records: int = AUTO_FIXED_SIZE,
+                auto_size: int = AUTO_FIXED_SIZE) -> WindowSpec:
+        """``auto`` becomes session windows, or fixed windows of ``auto_size`` records
+        within the record cap."""
         if self.kind != "auto":
             return self
         if has_session_key:
             return WindowSpec("session")
-        return WindowSpec("fixed", size=max(1, min(AUTO_FIXED_SIZE, max_records)))
+        return WindowSpec("fixed", size=max(1, min(auto_size, max_records)))
 
     def __str__(self) -> str:
         if self.kind == "fixed":
@@ -389,9 +395,9 @@ Sequencer = SessionSequencer | FixedSequencer | SlidingSequencer | TimeSequencer
 
 
 def make_sequencer(spec: WindowSpec, source: str, key: SessionKey | None,
-                   limits: Limits | None = None) -> Sequencer:
+                   limits: Limits | None = None, auto_size: int = AUTO_FIXED_SIZE) -> Sequencer:
     limits = limits or Limits()
-    spec = spec.resolve(key is not None, limits.max_session_records)
+    spec = spec.resolve(key is not None, limits.max_session_records, auto_size)
     if spec.kind in {"fixed", "sliding"} and spec.size > limits.max_session_records:
         raise ConfigError(
             f"--window {spec}: windows of more than max_session_records "

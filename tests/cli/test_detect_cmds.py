@@ -159,6 +159,29 @@ def test_unlabeled_training_with_labels_uses_them_only_to_score(
         (models / "plain" / "memory.npz").read_bytes()
 
 
+def test_auto_windows_hold_as_many_records_as_the_model_reads(
+        tmp_path: Path, call_main: CallMain) -> None:
+    log = tmp_path / "worker.log"
+    log.write_text("".join(f"worker {i % 5} finished job {i} in {i % 13} ms\n"
+                           if i % 7 else f"worker {i % 5} started job {i}\n"
+                           for i in range(400)), encoding="utf-8")
+    trained = call_main(["train", str(log), "--log-format", "raw", "--unlabeled",
+                         "--max-len", "32", "--name", "short", "-q"])
+    assert trained.code == 0, trained.err
+    info = json.loads((Path(os.environ["LOGSENTRY_HOME"]) / "data" / "models" / "short" /
+                       "bundle.json").read_text())
+    assert info["window"] == "fixed:32"  # trained on the windows scan will cut
+    result = call_main(["scan", str(log), "--log-format", "raw", "--model", "short",
+                        "-o", "jsonl"])
+    sizes = [len(json.loads(x)["lines"]) for x in result.out.splitlines()]
+    assert sizes == [32] * 12 + [16], result.err
+    assert "records the model reads" not in result.err
+    wide = call_main(["scan", str(log), "--log-format", "raw", "--model", "short",
+                      "--window", "fixed:100", "-o", "jsonl"])
+    assert [len(json.loads(x)["lines"]) for x in wide.out.splitlines()] == [100] * 4
+    assert "4 sequences hold more than the 32 records the model reads" in wide.err
+
+
 def test_bad_requests_are_one_line_errors(trained: tuple[Path, Path], tmp_path: Path,
                                           call_main: CallMain) -> None:
     log = write_sample(tmp_path / "x.log", 20, 1, 0.0)

@@ -374,8 +374,20 @@ def test_window_spec_rejects(text: str) -> None:
 
 def test_auto_resolves_to_session_or_fixed() -> None:
     assert WindowSpec.parse("auto").resolve(True) == WindowSpec("session")
-    assert WindowSpec.parse("auto").resolve(False) == WindowSpec("fixed", size=100)
+    assert WindowSpec.parse("auto").resolve(False) == WindowSpec("fixed", size=64)
     assert WindowSpec.parse("fixed:7").resolve(True) == WindowSpec("fixed", size=7)
+
+
+def test_auto_windows_hold_what_the_default_model_reads() -> None:
+    from logsentry.ml.features import DEFAULT_MAX_LEN
+    from logsentry.sequence import AUTO_FIXED_SIZE
+
+    assert AUTO_FIXED_SIZE == DEFAULT_MAX_LEN  # no record of an auto window goes unscored
+    assert WindowSpec.parse("auto").resolve(False, 1000, 32) == WindowSpec("fixed", size=32)
+    sequencer = make_sequencer(WindowSpec.parse("auto"), "x.log", None, Limits(), 48)
+    records = [record(i, "a") for i in range(1, 101)]
+    sizes = [len(s.records) for s in sequencer.add_many(records) + sequencer.flush()]
+    assert sizes == [48, 48, 4]
 
 
 # --- sequence ids ---------------------------------------------------------------------------
@@ -496,8 +508,9 @@ def test_explicit_windows_bigger_than_the_record_cap_are_refused() -> None:
 
 
 def test_auto_window_without_session_id_stays_within_the_record_cap() -> None:
-    assert WindowSpec.parse("auto").resolve(False) == WindowSpec("fixed", size=100)
+    assert WindowSpec.parse("auto").resolve(False) == WindowSpec("fixed", size=64)
     assert WindowSpec.parse("auto").resolve(False, 40) == WindowSpec("fixed", size=40)
+    assert WindowSpec.parse("auto").resolve(False, 40, 100) == WindowSpec("fixed", size=40)
     assert WindowSpec.parse("auto").resolve(True, 40) == WindowSpec("session")
 
 
