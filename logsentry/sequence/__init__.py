@@ -10,4 +10,5 @@ from logsentry.sequence.windows import (
     sequences,
 )
 
-__all__ = ["AUTO_FIXED_SIZE", "Limits", "SessionKey", "WindowSpec", "make_sequencer", "sequence_id", "sequences"]
+__all__ = ["AUTO_FIXED_SIZE", "Limits", "SessionKey", "WindowSpec", "make_sequencer",
+           "sequence_id", "sequences"]
